@@ -9,7 +9,7 @@ Usage::
 
     >>> from backend.core.geodesy import haversine_km
     >>> round(float(haversine_km(48.8566, 2.3522, 51.5072, -0.1276)), 1)
-    343.9
+    343.5
 """
 
 from __future__ import annotations
@@ -69,13 +69,13 @@ def validate_latlng(lat: Any, lng: Any, *, wrap_lng: bool = True) -> tuple[np.nd
         if bad.any():
             idx = int(np.flatnonzero(bad.ravel())[0])
             raise CoordinateError(
-                f"{name} #{idx} is {arr.ravel()[idx]!r}: coordinates must be finite numbers"
+                f"{name} #{idx} is {float(arr.ravel()[idx])!r}: coordinates must be finite numbers"
             )
     out_lat = np.abs(lat_a) > 90.0
     if out_lat.any():
         idx = int(np.flatnonzero(out_lat.ravel())[0])
         raise CoordinateError(
-            f"latitude #{idx} is {lat_a.ravel()[idx]!r}: latitude must lie in [-90, 90] degrees "
+            f"latitude #{idx} is {float(lat_a.ravel()[idx])!r}: latitude must lie in [-90, 90] degrees "
             "(did you swap latitude and longitude?)"
         )
     if wrap_lng:
@@ -85,7 +85,7 @@ def validate_latlng(lat: Any, lng: Any, *, wrap_lng: bool = True) -> tuple[np.nd
         if out_lng.any():
             idx = int(np.flatnonzero(out_lng.ravel())[0])
             raise CoordinateError(
-                f"longitude #{idx} is {lng_a.ravel()[idx]!r}: longitude must lie in [-180, 180]"
+                f"longitude #{idx} is {float(lng_a.ravel()[idx])!r}: longitude must lie in [-180, 180]"
             )
     return lat_a, lng_a
 
