@@ -257,6 +257,8 @@ class Game:
                                 **rnd.result(self.players)}]
         if self._is_over():
             events += self._finish(now)
+        elif len(rnd.ready) == len(self.players):   # nobody to wait for on the result screen
+            events += self._start_round(now)
         return events
 
     def _is_over(self) -> bool:
