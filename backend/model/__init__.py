@@ -1,0 +1,1 @@
+"""PIGEON model: open_clip backbone registry, weights, heads, training and the model bundle."""
