@@ -1,0 +1,88 @@
+"""The model bundle: make, load, info, and clear errors for missing/corrupt files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from backend.model import bundle as bundle_mod
+from backend.model.bundle import BundleError, bundle_summary, load_bundle, make_tiny_bundle
+from backend.model.heads import EmbeddingSizeError
+from test_model_fakes import FakeGeocells, world_centroids
+
+
+@pytest.fixture
+def fake_cells(monkeypatch):
+    monkeypatch.setattr(bundle_mod, "_load_geocells", FakeGeocells.load)
+    return FakeGeocells(world_centroids(8))
+
+
+def test_tiny_bundle_round_trip_and_predicts(tmp_path, fake_cells):
+    path = make_tiny_bundle(tmp_path / "b", fake_cells, seed=3)
+    b = load_bundle(path)
+    assert b.num_cells == 8 and b.meta["format"] == "pigeon-bundle/1"
+    assert np.allclose(b.geocells.centroids, fake_cells.centroids)
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), np.uint8))
+    x = torch.stack([b.backbone.preprocess(img)] * 4)
+    assert x.shape == (4, 3, 64, 64)
+    with torch.no_grad():
+        emb = b.backbone.embed(x)
+        out = b.heads(emb.mean(0, keepdim=True))
+    assert out["geocell"].shape == (1, 8) and out["koppen"].shape == (1, 31)
+    assert out["month"].shape == (1, 12) and out["regression"].shape == (1, 6)
+    # same seed -> same weights; another seed -> different
+    b2 = load_bundle(make_tiny_bundle(tmp_path / "b2", fake_cells, seed=3))
+    b3 = load_bundle(make_tiny_bundle(tmp_path / "b3", fake_cells, seed=4))
+    with torch.no_grad():
+        assert torch.allclose(b2.backbone.embed(x), emb)
+        assert not torch.allclose(b3.backbone.embed(x), emb)
+
+
+def test_summary_without_loading(tmp_path, fake_cells):
+    path = make_tiny_bundle(tmp_path / "b", fake_cells)
+    s = bundle_summary(path)
+    assert s["backbone"] == "pigeon-tiny" and s["geocell_count"] == 8
+    assert s["embedding_kind"] == "mean_hidden" and s["embedding_dim"] == 128
+
+
+def test_wrong_embedding_size_is_explained(tmp_path, fake_cells):
+    b = load_bundle(make_tiny_bundle(tmp_path / "b", fake_cells))
+    with pytest.raises(EmbeddingSizeError, match=r"take \[B, 128\] embeddings, got \(2, 64\)"):
+        b.heads(torch.zeros(2, 64))
+
+
+def test_missing_and_corrupt_files_are_named(tmp_path, fake_cells):
+    with pytest.raises(BundleError, match="not a bundle directory"):
+        load_bundle(tmp_path / "nope")
+    path = make_tiny_bundle(tmp_path / "b", fake_cells)
+    (path / "heads.pt").unlink()
+    with pytest.raises(BundleError, match="missing heads.pt"):
+        load_bundle(path)
+    path = make_tiny_bundle(tmp_path / "c", fake_cells)
+    data = (path / "backbone.pt").read_bytes()
+    (path / "backbone.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match="backbone.pt is corrupt"):
+        load_bundle(path)
+    with pytest.raises(BundleError, match="backbone.pt cannot be read"):
+        load_bundle(path, verify=False)
+    path = make_tiny_bundle(tmp_path / "d", fake_cells)
+    (path / "bundle.json").write_text("{not json")
+    with pytest.raises(BundleError, match="bundle.json is corrupt"):
+        load_bundle(path)
+    (path / "bundle.json").write_text(json.dumps({"format": "pigeon-bundle/99"}))
+    with pytest.raises(BundleError, match="pigeon-bundle/99"):
+        load_bundle(path)
+    with pytest.raises(BundleError, match="already exists"):
+        make_tiny_bundle(path, fake_cells)
+
+
+def test_mismatched_geocells_rejected(tmp_path, fake_cells):
+    path = make_tiny_bundle(tmp_path / "b", fake_cells)
+    FakeGeocells(world_centroids(5)).save(path / "geocells.json")
+    with pytest.raises(BundleError, match="heads predict 8 cells but geocells.json has 5"):
+        load_bundle(path, verify=False)
+
