@@ -1,0 +1,140 @@
+"""Retrieval refinement math (backend.core.refinement)."""
+
+import numpy as np
+import pytest
+
+from backend.core.geodesy import haversine_km
+from backend.core.refinement import (
+    RefinementError,
+    RefinementTable,
+    candidate_distribution,
+    l2_normalise,
+    refine,
+)
+
+D = 4
+E = np.eye(D, dtype=np.float32)
+
+
+def make_table(cells):
+    """cells: list (per cell) of list (per cluster) of list of (embedding, lat, lng)."""
+    cell_off, protos, mem_off, mem_emb, mlat, mlng = [0], [], [0], [], [], []
+    for clusters in cells:
+        for members in clusters:
+            embs = l2_normalise(np.array([m[0] for m in members]))
+            protos.append(embs.mean(axis=0))
+            mem_emb.extend(embs)
+            mlat.extend(m[1] for m in members)
+            mlng.extend(m[2] for m in members)
+            mem_off.append(len(mem_emb))
+        cell_off.append(len(protos))
+    return RefinementTable(
+        cell_offsets=np.array(cell_off), prototypes=np.array(protos, dtype=np.float32).reshape(-1, D),
+        member_offsets=np.array(mem_off), member_embeddings=np.array(mem_emb, np.float16).reshape(-1, D),
+        member_lat=np.array(mlat, float), member_lng=np.array(mlng, float)).check()
+
+
+# cell 0 around (45, 5): cluster A near embedding e0 at (45.5, 5.5); cluster B near e1 at (44, 4)
+CELLS = [
+    [[(E[0], 45.5, 5.5), (E[0] + 0.1 * E[2], 45.6, 5.4)], [(E[1], 44.0, 4.0), (E[1] + 0.2 * E[3], 44.1, 4.2)]],
+    [[(E[2], 10.0, 10.0)]],
+    [],  # a cell without training points
+]
+CENTROIDS = np.array([[45.0, 5.0], [10.0, 10.5], [-30.0, 20.0]])
+
+
+def test_nearest_prototype_not_farthest():
+    # the query looks like cluster A: the candidate must be A's nearest member, not B's
+    t = make_table(CELLS)
+    r = refine([0.7, 0.2, 0.1], E[0], t, CENTROIDS, top_k=3)
+    assert r.cells.tolist() == [0, 1, 2]
+    assert (r.lat[0], r.lng[0]) == (45.5, 5.5)
+    r = refine([0.7, 0.2, 0.1], E[1], t, CENTROIDS, top_k=3)
+    assert (r.lat[0], r.lng[0]) == (44.0, 4.0)
+
+
+def test_nearest_member_inside_the_cluster():
+    t = make_table(CELLS)
+    q = E[1] + 0.2 * E[3]
+    r = refine([0.7, 0.2, 0.1], q, t, CENTROIDS)
+    assert (r.lat[0], r.lng[0]) == (44.1, 4.2)
+
+
+def test_empty_cell_stays_on_centroid_with_its_probability():
+    t = make_table(CELLS)
+    r = refine([0.1, 0.2, 0.7], E[0], t, CENTROIDS)
+    assert r.cells[0] == 2 and not r.refined[0]
+    assert (r.lat[0], r.lng[0]) == (-30.0, 20.0)
+    assert r.prob[0] == pytest.approx(0.7)
+    assert r.prob.sum() == pytest.approx(1.0)
+
+
+def test_distance_cap_holds():
+    far = [[[(E[0], 60.0, 30.0)]], [[(E[1], 10.0, 10.0)]], []]  # cell 0's member 2000 km away
+    t = make_table(far)
+    r = refine([0.6, 0.3, 0.1], E[0], t, CENTROIDS, max_move_km=1000)
+    assert not r.refined[0] and (r.lat[0], r.lng[0]) == (45.0, 5.0)
+    for i, c in enumerate(r.cells):
+        assert float(haversine_km(r.lat[i], r.lng[i], *CENTROIDS[c])) <= 1000
+    r = refine([0.6, 0.3, 0.1], E[0], t, CENTROIDS, max_move_km=None)
+    assert r.refined[0] and (r.lat[0], r.lng[0]) == (60.0, 30.0)
+
+
+def test_reweighting_keeps_mass_and_favours_close_prototypes():
+    t = make_table(CELLS)
+    r = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2)
+    # cell 1's prototype is exactly e2 (distance 0); cell 0's are farther: cell 1 gains mass
+    i1 = list(r.cells).index(1)
+    assert r.prob[i1] > 0.5
+    assert r.prob.sum() == pytest.approx(1.0)
+    cold = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2, temperature=1e6)
+    assert cold.prob == pytest.approx([0.5, 0.5])
+
+
+def test_candidate_distribution_adds_the_other_cells():
+    t = make_table(CELLS)
+    p = np.array([0.6, 0.3, 0.1])
+    r = refine(p, E[0], t, CENTROIDS, top_k=1)
+    lat, lng, prob, cell = candidate_distribution(p, r, CENTROIDS)
+    assert cell.tolist() == [0, 1, 2]
+    assert prob.sum() == pytest.approx(1.0)
+    assert (lat[1], lng[1]) == (10.0, 10.5)
+    lat, _, prob, cell = candidate_distribution(p, r, CENTROIDS, include_rest=False)
+    assert cell.tolist() == [0] and prob.tolist() == [1.0]
+
+
+def test_deterministic_and_query_scale_invariant():
+    t = make_table(CELLS)
+    a = refine([0.4, 0.4, 0.2], E[0] + E[1] * 0.3, t, CENTROIDS)
+    b = refine([0.4, 0.4, 0.2], 7.0 * (E[0] + E[1] * 0.3), t, CENTROIDS)
+    for f in ("cells", "lat", "lng"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+    assert np.allclose(a.prob, b.prob, rtol=1e-6)
+    again = refine([0.4, 0.4, 0.2], E[0] + E[1] * 0.3, t, CENTROIDS)
+    assert np.array_equal(a.prob, again.prob)
+
+
+def test_mismatched_model_is_rejected():
+    t = make_table(CELLS)
+    with pytest.raises(RefinementError, match="other geocells"):
+        refine([0.5, 0.5], E[0], t, CENTROIDS[:2])
+    with pytest.raises(RefinementError, match="another backbone"):
+        refine([0.5, 0.3, 0.2], np.ones(8), t, CENTROIDS)
+    with pytest.raises(RefinementError):
+        refine([0.5, np.nan, 0.2], E[0], t, CENTROIDS)
+    with pytest.raises(RefinementError):
+        refine([0.5, 0.3, 0.2], E[0], t, CENTROIDS, top_k=0)
+    with pytest.raises(RefinementError):
+        refine([0.5, 0.3, 0.2], E[0], t, CENTROIDS, temperature=0)
+
+
+def test_table_check_catches_broken_offsets():
+    t = make_table(CELLS)
+    bad = RefinementTable(np.array([0, 1, 3, 2]), t.prototypes, t.member_offsets,
+                          t.member_embeddings, t.member_lat, t.member_lng)
+    with pytest.raises(RefinementError):
+        bad.check()
+    bad = RefinementTable(t.cell_offsets, t.prototypes, t.member_offsets,
+                          t.member_embeddings, t.member_lat[:-1], t.member_lng)
+    with pytest.raises(RefinementError):
+        bad.check()
