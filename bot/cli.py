@@ -20,6 +20,7 @@ from backend.cliutil import UserError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "backend.doctor",
+    "backend.scorelog.cli",
 )
 
 
