@@ -84,6 +84,8 @@ def bootstrap_intervals(mean_columns: Mapping[str, np.ndarray],
     # is a cumulative count along each row, with no per-resample sort or gather.
     first = next(iter(quants), None)
     perm = np.argsort(quants[first][0], kind="stable") if first else np.arange(n)
+    rank = np.empty(n, dtype=np.intp)
+    rank[perm] = np.arange(n)
     names = list(means)
     if names:
         values = np.stack([means[k][perm] for k in names], axis=1)
@@ -109,7 +111,8 @@ def bootstrap_intervals(mean_columns: Mapping[str, np.ndarray],
         # one bincount per resample: its output stays in cache, ~10x faster than one
         # bincount over the whole chunk
         for r in range(b):
-            counts[r] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+            # draw in the caller's item order, count in sorted order
+            counts[r] = np.bincount(rank[rng.integers(0, n, size=n)], minlength=n)
         block = counts[:b]
         if names:
             block32 = block.astype(np.float32)

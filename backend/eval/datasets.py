@@ -358,8 +358,8 @@ def write_generic_csv(path: str | Path, locations: list[Location], *,
             rels = [Path(os.path.relpath(Path(p).resolve(), base)).as_posix()
                     for p in loc.image_paths]
             rels += [""] * (len(img_cols) - len(rels))
-            writer.writerow([loc.id, repr(loc.lat), repr(loc.lng), *rels,
-                             "" if loc.heading is None else repr(loc.heading),
+            writer.writerow([loc.id, repr(float(loc.lat)), repr(float(loc.lng)), *rels,
+                             "" if loc.heading is None else repr(float(loc.heading)),
                              "" if loc.month is None else loc.month,
                              *[loc.extra.get(c, "") for c in extra_columns]])
     return path
