@@ -3,7 +3,8 @@
 No real text is drawn; what differs is structure a model can see at low resolution: Latin
 strokes in short words, Cyrillic with more filled blocks, Arabic on a joined baseline with
 dots, Devanagari/Bengali hanging from a head line, CJK square blocks with inner grids,
-Hangul blocks with circles, Thai/Georgian/Armenian/Ethiopic/Tamil round loops.
+Hangul blocks with circles, Thai/Georgian/Armenian/Ethiopic/Tamil round loops (each with
+its own size, height and tails), 'other' scattered marks.
 
 Usage::
 
@@ -52,6 +53,9 @@ def draw_glyph_row(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, fl
         x = x0
         while x < x1:
             draw.line((x, y0 + h * 0.15, x, y0 + h * rng.uniform(0.6, 1.0)), fill=colour, width=lw)
+            if script == "bengali":  # Bengali: a triangular loop under the head line
+                draw.polygon([(x, y0 + h * 0.15), (x + h * 0.3, y0 + h * 0.55),
+                              (x, y0 + h * 0.55)], outline=colour)
             x += h * rng.uniform(0.35, 0.7)
         return
     if script in ("cjk", "hangul"):
@@ -66,15 +70,32 @@ def draw_glyph_row(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, fl
             x += h * 1.1
         return
     if script in _LOOPED:
+        # each looped script has its own loop size, height and tail: (radius, raised, tail)
+        r_f, raised, tail = {"thai": (0.3, False, "up"), "georgian": (0.3, False, "down"),
+                             "armenian": (0.25, True, "down"), "ethiopic": (0.2, True, "feet"),
+                             "tamil": (0.4, False, "hook")}[script]
         x = x0
         while x + h * 0.6 <= x1:
-            r = h * 0.3
-            draw.ellipse((x, y1 - 2 * r, x + 2 * r, y1), outline=colour, width=lw)
-            if rng.random() < 0.5:
-                draw.line((x + 2 * r, y1 - r, x + 2 * r, y0), fill=colour, width=lw)
+            r = h * r_f
+            top = y0 if raised else y1 - 2 * r
+            draw.ellipse((x, top, x + 2 * r, top + 2 * r), outline=colour, width=lw)
+            if rng.random() < 0.6:
+                if tail == "up":
+                    draw.line((x + 2 * r, top + r, x + 2 * r, y0), fill=colour, width=lw)
+                elif tail == "down":
+                    draw.line((x + 2 * r, top + r, x + 2 * r, y1), fill=colour, width=lw)
+                elif tail == "feet":
+                    draw.line((x, top + 2 * r, x, y1), fill=colour, width=lw)
+                    draw.line((x + 2 * r, top + 2 * r, x + 2 * r, y1), fill=colour, width=lw)
+                else:
+                    draw.line((x + r, top, x + 2.5 * r, top), fill=colour, width=lw)
             x += h * rng.uniform(0.6, 0.9)
         return
-    # latin, cyrillic, greek, other: words of strokes
+    if script == "other":
+        for _ in range(int(w / max(h * 0.3, 1))):
+            draw.point((rng.uniform(x0, x1), rng.uniform(y0, y1)), fill=colour)
+        return
+    # latin, cyrillic, greek: words of strokes
     x = x0
     while x < x1:
         for _ in range(int(rng.integers(2, 6))):
