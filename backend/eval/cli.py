@@ -1,0 +1,198 @@
+"""``pigeon data check|split``, ``pigeon eval`` and ``pigeon ablate``.
+
+Usage::
+
+    pigeon data check synth/test.csv
+    pigeon data split synth/all.csv --test-frac 0.1 --min-km 1 --seed 0 --out synth/split
+    pigeon eval --model bundles/demo --data synth/split/test.csv --out reports/demo
+    pigeon ablate --train synth/split/train.csv --test synth/split/test.csv --out reports/ladder
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from backend.cliutil import UserError, add_command
+from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
+
+
+def add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """Options every command that reads a dataset CSV shares."""
+    p.add_argument("--layout", default="auto", choices=("auto", *LAYOUTS),
+                   help="CSV layout (default: detected from the header)")
+    p.add_argument("--split", dest="osv_split", default=None,
+                   help="OSV-5M: image folder under images/ (default: the CSV's name)")
+    p.add_argument("--images", default=None,
+                   help="IM2GPS/YFCC: image folder (default: found beside the CSV)")
+    p.add_argument("--on-bad-row", choices=("fail", "skip"), default="fail",
+                   help="bad rows (missing image, bad coordinates, duplicate id): fail with "
+                        "the list (default) or skip them and report them")
+
+
+def open_dataset(path: str, args: argparse.Namespace, *, on_bad_row: str | None = None,
+                 check_images: bool = True, quiet: bool = False) -> Dataset:
+    """Load a dataset for a command, turning dataset errors into one-line user errors."""
+    try:
+        ds = load_dataset(path, layout=args.layout, split=args.osv_split,
+                          images_dir=args.images, check_images=check_images,
+                          on_bad_row=on_bad_row or args.on_bad_row)
+    except DatasetError as exc:
+        raise UserError(str(exc).replace("\n", " | ")) from None
+    if ds.bad_rows and not quiet:
+        print(f"skipped {len(ds.bad_rows)} bad row(s) of {path}:")
+        for bad in ds.bad_rows[:20]:
+            print(f"  {bad}")
+        if len(ds.bad_rows) > 20:
+            print(f"  ... and {len(ds.bad_rows) - 20} more (pigeon data check lists all)")
+    return ds
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    ds = open_dataset(args.csv, args, on_bad_row="skip", check_images=not args.no_image_check,
+                      quiet=args.json)
+    views: dict[int, int] = {}
+    for loc in ds:
+        views[len(loc.image_paths)] = views.get(len(loc.image_paths), 0) + 1
+    lat, lng = ds.lats(), ds.lngs()
+    summary = {**ds.describe(), "views_per_location": views,
+               "lat_range": [float(lat.min()), float(lat.max())],
+               "lng_range": [float(lng.min()), float(lng.max())],
+               "bad": [{"line": b.line_no, "id": b.id, "reasons": list(b.reasons)}
+                       for b in ds.bad_rows]}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{args.csv}: layout {ds.layout}, {ds.rows_read} rows, {len(ds)} usable, "
+              f"{len(ds.bad_rows)} bad; views per location {views}; "
+              f"lat {lat.min():.3f}..{lat.max():.3f}, lng {lng.min():.3f}..{lng.max():.3f}")
+        for bad in ds.bad_rows[20:]:
+            print(f"  {bad}")
+    return 1 if ds.bad_rows else 0
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from backend.eval.split import write_split
+
+    ds = open_dataset(args.csv, args)
+    try:
+        meta = write_split(ds, args.out, test_frac=args.test_frac, min_km=args.min_km,
+                           seed=args.seed)
+    except ValueError as exc:
+        raise UserError(f"cannot split {args.csv}: {exc}") from None
+    c = meta["counts"]
+    print(f"wrote {args.out}/train.csv ({c['train']}) and test.csv ({c['test']}, "
+          f"{100 * meta['achieved_test_frac']:.1f} %); every test point is at least "
+          f"{meta['min_test_train_km']:.3f} km from every training point; see split.json")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from backend.eval.evaluate import run_eval_command
+
+    return run_eval_command(args)
+
+
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from backend.eval.ablate import run_ablate_command
+
+    return run_ablate_command(args)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {v}")
+    return v
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v >= 0.0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
+    return v
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``pigeon data check|split``, ``pigeon eval`` and ``pigeon ablate``."""
+    group = add_command(sub, "data", help="check and split dataset CSVs",
+                        example="pigeon data check synth/test.csv")
+    group.set_defaults(group_parser=group)
+    inner = group.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+
+    p = add_command(inner, "check", help="validate a dataset and list its bad rows by line",
+                    example="pigeon data check osv5m/test.csv --split test")
+    p.add_argument("csv", help="dataset CSV (generic, OSV-5M or IM2GPS/YFCC layout)")
+    add_dataset_options(p)
+    p.add_argument("--no-image-check", action="store_true",
+                   help="do not check that the image files exist")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_check)
+
+    p = add_command(inner, "split",
+                    help="train/test split keeping test points --min-km from training points",
+                    example="pigeon data split synth/all.csv --test-frac 0.1 --min-km 1 "
+                            "--seed 0 --out synth/split")
+    p.add_argument("csv", help="dataset CSV to split")
+    add_dataset_options(p)
+    p.add_argument("--test-frac", type=_fraction, default=0.1, help="share of test points")
+    p.add_argument("--min-km", type=_nonneg_float, default=1.0,
+                   help="smallest test-to-train distance in km (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="shuffle seed")
+    p.add_argument("--out", required=True, help="folder for train.csv, test.csv, split.json")
+    p.set_defaults(func=_cmd_split)
+
+    p = add_command(sub, "eval", help="evaluate a model bundle on a dataset: table, JSON, "
+                    "CSV and plots", example="pigeon eval --model bundles/demo --data "
+                    "synth/split/test.csv --out reports/demo --limit 500")
+    p.add_argument("--model", required=True, help="model bundle directory")
+    p.add_argument("--data", required=True, help="dataset CSV")
+    add_dataset_options(p)
+    p.add_argument("--out", default=None, help="report folder (default: print only)")
+    p.add_argument("--limit", type=_positive_int, default=None, help="first N locations only")
+    p.add_argument("--batch-size", type=_positive_int, default=16, help="locations per batch")
+    p.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--no-geo", action="store_true",
+                   help="skip polygon country accuracy (no geo assets needed)")
+    p.set_defaults(func=_cmd_eval)
+
+    p = add_command(sub, "ablate", help="the paper's ablation ladder: train each "
+                    "configuration, evaluate it, print Tables 1/2",
+                    example="pigeon ablate --train synth/split/train.csv --test "
+                            "synth/split/test.csv --out reports/ladder --steps 200")
+    p.add_argument("--train", required=True, help="training dataset CSV")
+    p.add_argument("--test", required=True, help="held-out dataset CSV")
+    p.add_argument("--out", required=True, help="folder for each configuration's bundle and "
+                   "report, and ladder.json / ladder.txt")
+    p.add_argument("--only", default=None,
+                   help="comma-separated configuration names to run (default: all)")
+    p.add_argument("--list", action="store_true", help="print the configurations and exit")
+    p.add_argument("--backbone", default=None, help="backbone config name for every rung")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="epochs per rung")
+    p.add_argument("--limit", type=_positive_int, default=None, help="test locations")
+    p.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0, help="seed for training and bootstrap")
+    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--on-bad-row", choices=("fail", "skip"), default="fail",
+                   help="bad dataset rows: fail with the list (default) or skip them")
+    p.set_defaults(func=_cmd_ablate)
