@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.eval.cli",
     "backend.doctor",
     "backend.scorelog.cli",
+    "bot.arena.cli",
 )
 
 

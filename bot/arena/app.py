@@ -1,0 +1,111 @@
+"""The arena web app: pages, static files and the JSON game API on one aiohttp server.
+
+Fully offline: Leaflet is vendored under ``static/vendor/leaflet``; the guess map draws the
+shipped country / admin-1 polygons (no tile server).
+
+Usage::
+
+    config = ArenaConfig(dataset="synth/test.csv", port=8080,
+                         bot_url="ws://127.0.0.1:8765/", bot_token="...")
+    web.run_app(make_app(config), host=config.host, port=config.port)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from aiohttp import web
+
+from bot.arena.api import HUB, OPPONENT_FACTORY, add_routes, baseline_factory, errors_as_json
+from bot.arena.dataset import ArenaDataset, load_arena_dataset
+from bot.arena.hub import ArenaHub
+from bot.arena.opponents import BotPlayer, Opponent, ReplayPlayer
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("pigeon.arena")
+
+
+@dataclass
+class ArenaConfig:
+    """Everything ``pigeon arena`` takes.
+
+    Attributes:
+        dataset: a generic-layout CSV (or its directory), or an already loaded dataset.
+        host, port: where to listen (loopback by default).
+        bot_url, bot_token: the backend (``pigeon serve``) for the "bot" opponent.
+        log_dir: where game logs go (``<id>.jsonl``).
+        replay_logs: arena logs to replay a recorded person from (default: log_dir's).
+        baseline_delay_s: how long the baseline waits before its constant guess.
+        result_timeout_s: the result screen moves on by itself after this long.
+    """
+
+    dataset: str | Path | ArenaDataset
+    host: str = "127.0.0.1"
+    port: int = 8080
+    bot_url: str | None = None
+    bot_token: str | None = None
+    log_dir: Path | None = Path("arena-logs")
+    replay_logs: list[Path] = field(default_factory=list)
+    baseline_delay_s: float = 1.0
+    result_timeout_s: float = 60.0
+
+
+def _opponent_factories(config: ArenaConfig, hub: ArenaHub) -> dict[str, Callable[[], Opponent]]:
+    out: dict[str, Callable[[], Opponent]] = {
+        "baseline": baseline_factory(hub, config.baseline_delay_s)}
+    if config.bot_url:
+        url, token = config.bot_url, config.bot_token or ""
+        out["bot"] = lambda: BotPlayer(url, token)
+
+    def replay() -> Opponent:
+        logs = list(config.replay_logs)
+        if not logs and config.log_dir is not None and config.log_dir.is_dir():
+            logs = sorted(config.log_dir.glob("*.jsonl"))
+        try:
+            return ReplayPlayer.from_logs(logs)
+        except ValueError as exc:
+            from bot.arena.game import GameError
+
+            raise GameError(str(exc)) from None
+    out["replay"] = replay
+    return out
+
+
+async def _page(request: web.Request) -> web.FileResponse:
+    name = "play.html" if request.path.startswith("/play/") else (
+        "join.html" if request.path.startswith("/join/") else "index.html")
+    return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
+
+
+def make_app(config: ArenaConfig, *, hub: ArenaHub | None = None) -> web.Application:
+    """Build the aiohttp application (the dataset is loaded here: errors surface early).
+
+    Raises:
+        bot.arena.dataset.DatasetError: the dataset cannot be used.
+    """
+    ds = config.dataset if isinstance(config.dataset, ArenaDataset) else \
+        load_arena_dataset(config.dataset)
+    if ds.problems:
+        log.warning("%s", ds.summary())
+    hub = hub or ArenaHub(ds, log_dir=config.log_dir, result_timeout_s=config.result_timeout_s)
+    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
+    app[HUB] = hub
+    app[OPPONENT_FACTORY] = _opponent_factories(config, hub)
+    add_routes(app)
+    app.router.add_get("/", _page)
+    app.router.add_get("/play/{gid}", _page)
+    app.router.add_get("/join/{gid}", _page)
+    app.router.add_static("/static/", STATIC)
+
+    async def start(_: web.Application) -> None:
+        await hub.start()
+
+    async def stop(_: web.Application) -> None:
+        await hub.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

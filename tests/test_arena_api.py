@@ -1,0 +1,179 @@
+"""The arena's JSON game API over real HTTP (aiohttp test server) with scripted opponents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.arena.api import HUB
+from bot.arena.app import ArenaConfig, make_app
+from bot.arena.dataset import load_arena_dataset
+from bot.arena.opponents import ReplayPlayer, ScriptedPlayer
+from bot.arena.rules import DuelRules
+from bot.arena.sample_dataset import write_sample_dataset
+from bot.cli import main as pigeon
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return load_arena_dataset(write_sample_dataset(tmp_path / "data", n=6, size=64))
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def _client(dataset, tmp_path, **kw) -> TestClient:
+    app = make_app(ArenaConfig(dataset=dataset, log_dir=tmp_path / "logs",
+                               baseline_delay_s=0.05, **kw))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+def test_classic_round_through_the_api(dataset, tmp_path):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        try:
+            info = await (await c.get("/api/info")).json()
+            assert info["locations"] == 6 and "baseline" in info["opponents"]
+            r = await c.post("/api/games", json={"mode": "classic", "name": "ana",
+                                                 "rules": {"rounds": 2}})
+            assert r.status == 201
+            g = await r.json()
+            hdr = {"X-Player-Token": g["token"]}
+            base = f"/api/games/{g['game_id']}"
+            st = await (await c.get(f"{base}/state", headers=hdr)).json()
+            assert st["phase"] == "guessing" and st["round"]["views"] == 4
+            assert "truth" not in json.dumps(st) and "lat" not in json.dumps(st["round"])
+            img = await c.get(f"{base}/rounds/1/views/0?t={g['token']}")
+            assert img.status == 200 and (await img.read())[:3] == b"\xff\xd8\xff"
+            # the truth endpoint refuses while the round is open
+            r = await c.get(f"{base}/rounds/1/result", headers=hdr)
+            assert r.status == 409 and "still open" in (await r.json())["error"]
+            r = await c.post(f"{base}/guess", headers=hdr, json={"lat": 10, "lng": 20, "round": 1})
+            assert r.status == 200
+            r = await c.post(f"{base}/guess", headers=hdr, json={"lat": 10, "lng": 20, "round": 1})
+            assert r.status == 409
+            res = await (await c.get(f"{base}/rounds/1/result", headers=hdr)).json()
+            assert res["guesses"][0]["score"] >= 0 and "truth" in res
+            # without the token: refused
+            assert (await c.get(f"{base}/state")).status == 403
+            assert (await c.get("/api/games/nope/state", headers=hdr)).status == 404
+        finally:
+            await c.close()
+    run(go())
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    ({"mode": "battle"}, 400, "unknown game mode"),
+    ({"mode": "duel", "opponent": "none"}, 400, "needs an opponent"),
+    ({"mode": "duel", "opponent": "alien"}, 400, "unknown opponent"),
+    ({"mode": "duel", "opponent": "bot"}, 400, "unknown opponent"),  # no backend configured
+    ({"mode": "duel", "rules": {"start_hp": -5}}, 400, "start_hp"),
+    ({"mode": "classic", "rules": {"rounds": 0}}, 400, "rounds"),
+])
+def test_bad_game_requests(dataset, tmp_path, body, status, needle):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        try:
+            r = await c.post("/api/games", json=body)
+            assert r.status == status and needle in (await r.json())["error"]
+            r = await c.post("/api/games", data="not json")
+            assert r.status == 400
+        finally:
+            await c.close()
+    run(go())
+
+
+def test_bad_guesses(dataset, tmp_path):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        try:
+            g = await (await c.post("/api/games", json={"mode": "classic"})).json()
+            hdr = {"X-Player-Token": g["token"]}
+            url = f"/api/games/{g['game_id']}/guess"
+            for body, needle in [({"lat": "x", "lng": 0}, "lat must be a number"),
+                                 ({"lat": 100, "lng": 0}, "latitude"),
+                                 ({"lat": 1, "lng": 0, "round": 7}, "round 7 is not open"),
+                                 ({"lat": True, "lng": 0}, "lat must be")]:
+                r = await c.post(url, headers=hdr, json=body)
+                assert r.status in (400, 409), body
+                assert needle in (await r.json())["error"]
+        finally:
+            await c.close()
+    run(go())
+
+
+def test_duel_against_scripted_opponent_logs_everything(dataset, tmp_path):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        hub = c.server.app[HUB]
+        try:
+            live, me, token = hub.create_game(
+                DuelRules(countdown_s=15), name="person",
+                opponent=ScriptedPlayer([(0.0, 0.0, 0.01)]), seed=1)
+            hdr = {"X-Player-Token": token}
+            base = f"/api/games/{live.game.id}"
+            for _ in range(40):
+                st = await (await c.get(f"{base}/state", headers=hdr)).json()
+                if st["phase"] == "finished":
+                    break
+                if st["phase"] == "guessing" and me.id not in st["round"]["guessed"]:
+                    loc = live.game.current.location  # the test knows the truth: a perfect person
+                    await c.post(f"{base}/guess", headers=hdr, json={"lat": loc.lat, "lng": loc.lng})
+                elif st["phase"] == "result":
+                    await c.post(f"{base}/next", headers=hdr)
+                await asyncio.sleep(0.03)
+            assert live.game.phase == "finished" and live.game.winner == me.id
+            opp = [p for p in live.game.players if p.id != me.id][0]
+            assert opp.hp == 0 and me.hp == 6000
+        finally:
+            await c.close()
+        lines = [json.loads(x) for x in (tmp_path / "logs" / f"{live.game.id}.jsonl").read_text()
+                 .splitlines()]
+        assert lines[0]["event"] == "game_created" and lines[0]["format"] == "pigeon-arena-log/1"
+        assert lines[-1]["event"] == "game_ended"
+        return live.game.id
+    gid = run(go())
+    # the person's guesses can be replayed as a recorded opponent
+    rp = ReplayPlayer.from_logs([tmp_path / "logs" / f"{gid}.jsonl"])
+    assert len(rp.recordings) >= 1
+
+
+def test_replay_without_recordings_is_a_clear_error(tmp_path):
+    (tmp_path / "empty.jsonl").write_text('{"event": "game_created"}\n{"torn')
+    with pytest.raises(ValueError, match="no recorded human guess"):
+        ReplayPlayer.from_logs([tmp_path / "empty.jsonl"])
+
+
+def test_cli_refuses_bad_input(tmp_path, capsys):
+    assert pigeon(["arena", "--data", str(tmp_path / "missing.csv"), "--port", "0"]) == 2
+    assert pigeon(["arena", "--data", str(tmp_path / "missing.csv"), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no such dataset" in err and "--port 0" in err
+    assert pigeon(["arena", "--data", "x.csv", "--bot-url", "ws://127.0.0.1:1/"]) == 2
+    assert "go together" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        pigeon(["arena", "--help"])
+    assert "example:" in capsys.readouterr().out
+
+
+def test_missing_image_is_a_clear_404(dataset, tmp_path):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        hub = c.server.app[HUB]
+        try:
+            live, me, token = hub.create_game(DuelRules(), opponent=ScriptedPlayer([None]))
+            live.game.current.location.images[1].unlink()  # deleted after the arena loaded it
+            r = await c.get(f"/api/games/{live.game.id}/rounds/1/views/1?t={token}")
+            assert r.status == 404 and "missing" in (await r.json())["error"]
+            r = await c.get(f"/api/games/{live.game.id}/rounds/1/views/9?t={token}")
+            assert r.status == 404
+        finally:
+            await c.close()
+    run(go())
