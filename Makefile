@@ -8,7 +8,7 @@ PIGEON := $(VENV)/bin/pigeon
 STAMP  := $(VENV)/.installed
 ASSETS := data/.assets-built
 
-.PHONY: setup test test-py test-js demo bench browser lint clean
+.PHONY: setup test demo bench system-packages lint clean
 
 setup: $(STAMP) $(ASSETS)
 
@@ -24,17 +24,17 @@ $(ASSETS): $(STAMP) scripts/build_assets.py
 	$(PY) scripts/build_assets.py --out data
 	@touch $(ASSETS)
 
-# Debian's Chromium for the browser tests: installed when missing and we are root.
-browser:
-	@bash scripts/ensure_chromium.sh
+# Debian packages for browser and screen tests (chromium, xvfb, xdotool), when root.
+system-packages:
+	@bash scripts/ensure_system_packages.sh
 
-test: setup browser
+test: setup system-packages
 	@echo "==> pytest"
 	$(PY) -m pytest -q
 	@echo "==> JS tests (node --test)"
 	node --test extension/tests/
 
-demo: setup browser
+demo: setup system-packages
 	$(PIGEON) demo
 
 bench: setup

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.doctor",
     "backend.scorelog.cli",
     "bot.arena.cli",
+    "bot.screenbot.cli",
 )
 
 
