@@ -1,0 +1,133 @@
+"""``pigeon synthworld make|render|train-demo``: SynthWorld datasets and the demo model.
+
+Usage::
+
+    pigeon synthworld make --n 1000 --out data/synth --seed 0 --size 64
+    pigeon synthworld render 48.8566 2.3522 --month 6 --out paris.png
+    pigeon synthworld train-demo --out bundles/demo --minutes 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from backend.cliutil import UserError, add_command
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {v}")
+    return v
+
+
+def _cmd_make(args: argparse.Namespace) -> int:
+    from backend.synthworld.make_dataset import make_dataset
+
+    t0 = time.perf_counter()
+    csv_path = make_dataset(args.n, args.out, seed=args.seed, size=args.size,
+                            supersample=args.supersample, workers=args.workers,
+                            quality=args.quality, force=args.force)
+    print(f"wrote {args.n} places ({4 * args.n} views) to {csv_path} "
+          f"in {time.perf_counter() - t0:.1f} s; metadata in {Path(args.out) / 'synthworld.json'}")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from backend.core.geodesy import CoordinateError, validate_latlng
+    from backend.synthworld.render import render_panorama
+    from backend.synthworld.scene_builder import SceneBuilder
+
+    try:
+        lat, lng = validate_latlng(args.lat, args.lng)
+    except CoordinateError as exc:
+        raise UserError(str(exc)) from None
+    if not 1 <= args.month <= 12:
+        raise UserError(f"--month must be 1-12, got {args.month}")
+    scene = SceneBuilder.default().build(np.atleast_1d(lat), np.atleast_1d(lng),
+                                         np.array([args.month]), [args.seed])[0]
+    views = render_panorama(scene, args.size)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"--out must end in .png or .jpg, got {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(views, axis=1)).save(out)
+    print(f"{out}: {scene.country or '?'} {scene.admin1 or ''} köppen {scene.koppen}, "
+          f"{scene.elevation_m:.0f} m, {scene.pop_density:.0f}/km², drives on the "
+          f"{scene.driving_side}, script {scene.script}, {len(scene.landmarks)} landmark(s)")
+    return 0
+
+
+def _cmd_train_demo(args: argparse.Namespace) -> int:
+    from backend.synthworld.train_demo import DemoConfig, train_demo
+
+    cfg = DemoConfig(out=Path(args.out), minutes=args.minutes, n_places=args.n,
+                     seed=args.seed, size=args.size, data_dir=Path(args.data),
+                     workers=args.workers)
+    result = train_demo(cfg)
+    print(result.summary())
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``pigeon synthworld make|render|train-demo``."""
+    group = add_command(sub, "synthworld", help="geo-grounded synthetic panoramas and the demo "
+                        "model", example="pigeon synthworld make --n 1000 --out data/synth")
+    group.set_defaults(group_parser=group)
+    inner = group.add_subparsers(dest="synthworld_command", metavar="SUBCOMMAND")
+
+    p = add_command(inner, "make", help="sample GeoGuessr-like places and render 4 views each "
+                    "(generic dataset CSV + JPEGs + synthworld.json)",
+                    example="pigeon synthworld make --n 1000 --out data/synth --seed 0 --size 64")
+    p.add_argument("--n", type=_positive_int, required=True, help="number of places")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="decides places, months and pixels")
+    p.add_argument("--size", type=int, default=64, help="view size in px (16-512, default 64)")
+    p.add_argument("--supersample", type=int, default=2, choices=(1, 2, 3, 4),
+                   help="anti-aliasing factor (default 2)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="render processes")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality (50-100)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing dataset")
+    p.set_defaults(func=_cmd_make)
+
+    p = add_command(inner, "render", help="render the four views of one place into one image",
+                    example="pigeon synthworld render 48.8566 2.3522 --month 6 --out paris.png")
+    p.add_argument("lat", type=float, help="latitude in degrees")
+    p.add_argument("lng", type=float, help="longitude in degrees")
+    p.add_argument("--month", type=int, default=6, help="1-12 (default 6)")
+    p.add_argument("--seed", type=int, default=0, help="decides the layout of the place")
+    p.add_argument("--size", type=int, default=128, help="view size in px (default 128)")
+    p.add_argument("--out", required=True, help="PNG or JPEG file to write")
+    p.set_defaults(func=_cmd_render)
+
+    p = add_command(inner, "train-demo", help="the whole pipeline on SynthWorld with a tiny "
+                    "open_clip ViT from scratch: the demo bundle",
+                    example="pigeon synthworld train-demo --out bundles/demo --minutes 15")
+    p.add_argument("--out", default="bundles/demo", help="bundle folder (default bundles/demo)")
+    p.add_argument("--minutes", type=_positive_float, default=15.0,
+                   help="time budget of the backbone training (default 15)")
+    p.add_argument("--n", type=_positive_int, default=6000, help="SynthWorld places to render")
+    p.add_argument("--seed", type=int, default=0, help="data and training seed")
+    p.add_argument("--size", type=int, default=64, help="view size in px (default 64)")
+    p.add_argument("--data", default="data/synthworld-demo",
+                   help="where the rendered dataset goes (reused when it matches)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="render processes")
+    p.set_defaults(func=_cmd_train_demo)
