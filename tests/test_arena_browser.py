@@ -1,0 +1,137 @@
+"""The arena page in Debian's Chromium (Playwright): a person plays through the UI.
+
+- a classic round: lobby → viewer (turned with a key) → pin on the Leaflet map → guess →
+  the result panel shows the distance and the score the server computed;
+- a duel of a scripted person (this test clicking the UI) against a scripted bot opponent ends
+  with the HP the rules give;
+- closing the tab mid-round: that round is recorded as timed out and the log keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.arena.launch import start_arena
+from bot.arena.opponents import ScriptedPlayer
+from bot.arena.rules import DuelRules
+from bot.arena.sample_dataset import write_sample_dataset
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory):
+    data = write_sample_dataset(tmp_path_factory.mktemp("data"), n=6, size=96)
+    with start_arena(data, log_dir=tmp_path_factory.mktemp("logs"),
+                     baseline_delay_s=0.2) as a:
+        yield a
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, headless=True,
+                               args=["--disable-gpu", "--no-first-run", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def click_map(page, dx: int = 0, dy: int = 0) -> None:
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+
+
+def test_person_plays_a_classic_round_through_the_ui(arena, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(arena.url)
+    page.wait_for_selector("#opponent option[value=none]", state="attached")
+    page.select_option("#opponent", "none")
+    page.click("[data-qa=start-game]")
+    page.wait_for_url("**/play/**")
+    page.wait_for_selector("[data-qa=panorama][data-view-ready=true]")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("[data-qa=panorama][data-view-index='1'][data-view-ready=true]")
+    assert page.locator("#compass").inner_text() == "90°"
+    assert page.locator("[data-qa=perform-guess]").is_disabled()
+    page.hover("#map")
+    click_map(page)
+    page.click("[data-qa=perform-guess]")
+    page.wait_for_selector("[data-qa=round-result]:not([hidden])")
+    text = page.locator("#result-table").inner_text()
+    gid = page.evaluate("document.body.dataset.gameId")
+    game = arena.hub.games[gid].game
+    g = list(game.rounds[0].guesses.values())[0]
+    assert not g.timed_out and f"{g.distance_km:.1f} km" in text and str(g.score) in text
+    page.click("[data-qa=play-next-round]")
+    page.wait_for_function("document.body.dataset.round === '2'")
+    assert errors == []
+    page.close()
+
+
+def test_duel_scripted_person_against_scripted_bot_ends_with_right_hp(arena, browser):
+    rules = DuelRules(countdown_s=15)
+    # the "bot": always guesses Null Island quickly; the person clicks the map centre
+    live, me, token = arena.call(lambda: arena.hub.create_game(
+        rules, name="person", opponent=ScriptedPlayer([(0.0, 0.0, 0.05)]), seed=2))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{arena.url}play/{live.game.id}?t={token}")
+    for _ in range(40):
+        page.wait_for_function("['guessing','result','finished'].includes(document.body.dataset.phase)")
+        phase = page.evaluate("document.body.dataset.phase")
+        if phase == "finished":
+            break
+        if phase == "guessing":
+            page.hover("#map")
+            click_map(page, dx=40, dy=-20)
+            page.click("[data-qa=perform-guess]")
+        page.wait_for_selector("[data-qa=round-result]:not([hidden])")
+        if page.evaluate("document.body.dataset.phase") == "finished":
+            break
+        n = page.evaluate("document.body.dataset.round")
+        page.click("[data-qa=play-next-round]")
+        page.wait_for_function(f"document.body.dataset.round !== '{n}' || "
+                               "document.body.dataset.phase === 'finished'")
+    game = live.game
+    assert game.phase == "finished"
+    # recompute HP from the recorded scores with the rules' table
+    hp = {p.id: rules.start_hp for p in game.players}
+    for rnd in game.rounds:
+        (a, ga), (b, gb) = rnd.guesses.items()
+        dmg = rules.damage(ga.score, gb.score, round_number=rnd.number)
+        loser = a if ga.score < gb.score else b if gb.score < ga.score else None
+        if loser:
+            hp[loser] = max(0, hp[loser] - dmg)
+    assert {p.id: p.hp for p in game.players} == hp
+    assert min(hp.values()) == 0
+    title = page.locator("#result-title").inner_text()
+    assert "Game over" in title
+    page.close()
+
+
+def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
+    rules = DuelRules(countdown_s=1.0)
+    live, me, token = arena.call(lambda: arena.hub.create_game(
+        rules, name="leaver", opponent=ScriptedPlayer([(0.0, 0.0, 0.3)]), seed=3))
+    page = browser.new_page()
+    page.goto(f"{arena.url}play/{live.game.id}?t={token}")
+    page.wait_for_selector("[data-qa=panorama][data-view-ready=true]")
+    page.close(run_before_unload=True)   # pagehide → sendBeacon(leave)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not live.game.rounds[0].ended_at:
+        time.sleep(0.1)
+    r1 = live.game.rounds[0]
+    assert r1.ended_at is not None and r1.guesses[me.id].timed_out
+    assert not live.game.player(me.id).connected
+    log = [json.loads(x) for x in (live.log_file.name and open(live.log_file.name).read()
+                                   .splitlines())]
+    kinds = [e["event"] for e in log]
+    assert "player_left" in kinds and "round_ended" in kinds
+    ended = [e for e in log if e["event"] == "round_ended"][0]
+    assert [g["timed_out"] for g in ended["guesses"] if g["player_id"] == me.id] == [True]
