@@ -1,0 +1,252 @@
+"""The refinement index: per-geocell OPTICS clusters of training points, their prototypes and
+members, saved as one ``index.npz`` with its metadata inside.
+
+Building (PIGEON street-view settings by default): inside each geocell, OPTICS
+(``sklearn.cluster.OPTICS``, ``metric="precomputed"``) on the haversine distance matrix (km)
+of the cell's training points with ``min_samples=3``, ``xi=0.15``. Conventions:
+
+- a cell with no training point gets no prototype (the predictor keeps its centroid);
+- a cell with fewer points than ``min_samples`` (OPTICS cannot run): one cluster per point;
+- OPTICS noise points (label -1): each becomes its own one-member cluster, so no training
+  location is lost to retrieval;
+- prototype = mean of the members' L2-normalised embeddings (float32); members keep their
+  L2-normalised embeddings in float16 and their coordinates (float64), plus their row in the
+  source data (``member_source``) to trace them back.
+
+File format ``pigeon-index/1`` (numpy ``.npz``, no pickles): the arrays of
+``backend.core.refinement.RefinementTable`` plus ``member_source`` and ``meta`` (a JSON string:
+format, created, made_by, parameters, data, backbone, geocell count, counts).
+
+Usage::
+
+    from backend.predict.index import build_index, RefinementIndex
+    index = build_index(embeddings, lat, lng, cells, num_cells=len(geocells.centroids),
+                        source={"embeddings": "emb/"}, backbone=bundle.meta["backbone"])
+    index.save("bundle/index.npz")
+    index = RefinementIndex.load("bundle/index.npz")
+
+    pigeon index build --bundle bundle/ --embeddings emb/
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from backend.cliutil import UserError
+from backend.core.geodesy import EARTH_RADIUS_KM, haversine_matrix_km, validate_latlng
+from backend.core.refinement import RefinementError, RefinementTable, l2_normalise
+
+INDEX_FORMAT = "pigeon-index/1"
+DEFAULT_MIN_SAMPLES = 3
+DEFAULT_XI = 0.15
+_ARRAYS = ("cell_offsets", "prototypes", "member_offsets", "member_embeddings", "member_lat",
+           "member_lng")
+
+
+class IndexFileError(UserError):
+    """An index file that is missing, corrupt, or made for another model."""
+
+
+def cluster_cell(lat: np.ndarray, lng: np.ndarray, *, min_samples: int = DEFAULT_MIN_SAMPLES,
+                 xi: float = DEFAULT_XI) -> np.ndarray:
+    """Cluster one cell's points: OPTICS on their haversine distance matrix.
+
+    Args:
+        lat, lng: the cell's points in degrees.
+        min_samples, xi: OPTICS parameters.
+
+    Returns:
+        ``(n,)`` int labels ``0..k-1``; noise points get labels of their own, and cells with
+        fewer than ``min_samples`` points get one label per point.
+    """
+    n = len(lat)
+    if n < max(min_samples, 2):
+        return np.arange(n, dtype=np.int64)
+    from sklearn.cluster import OPTICS
+
+    dist = haversine_matrix_km(lat, lng, lat, lng)
+    np.fill_diagonal(dist, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns about unreachable points; handled below
+        labels = OPTICS(min_samples=min_samples, xi=xi, metric="precomputed").fit(dist).labels_
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    noise = labels < 0
+    next_label = labels.max() + 1 if (~noise).any() else 0
+    labels[noise] = next_label + np.arange(int(noise.sum()))
+    # renumber 0..k-1 in order of first appearance (deterministic layout)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse].astype(np.int64)
+
+
+@dataclass
+class RefinementIndex:
+    """A loaded or freshly built index: the core table plus provenance."""
+
+    table: RefinementTable
+    member_source: np.ndarray
+    meta: dict[str, Any]
+
+    @property
+    def n_cells(self) -> int:
+        return self.table.n_cells
+
+    @property
+    def dim(self) -> int:
+        return self.table.dim
+
+    def check_compatible(self, *, num_cells: int, embedding_dim: int, what: str = "the model"
+                         ) -> None:
+        """Raise IndexFileError unless the index fits a model with these sizes."""
+        if self.n_cells != num_cells:
+            raise IndexFileError(
+                f"the refinement index has {self.n_cells} geocells but {what} has {num_cells}; "
+                "it was built for other geocells: rebuild it with `pigeon index build`")
+        if self.dim != embedding_dim:
+            raise IndexFileError(
+                f"the refinement index holds {self.dim}-dim embeddings but {what} makes "
+                f"{embedding_dim}-dim ones; it was built with another backbone: rebuild it "
+                "with `pigeon index build`")
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``index.npz`` (atomically: a temporary file, then a rename)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp.npz")
+        t = self.table
+        np.savez(tmp, cell_offsets=t.cell_offsets, prototypes=t.prototypes.astype(np.float32),
+                 member_offsets=t.member_offsets,
+                 member_embeddings=t.member_embeddings.astype(np.float16),
+                 member_lat=t.member_lat, member_lng=t.member_lng,
+                 member_source=self.member_source, meta=np.array(json.dumps(self.meta)))
+        os.replace(tmp, out)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RefinementIndex":
+        """Read and check an ``index.npz``.
+
+        Raises:
+            IndexFileError: missing or unreadable file, wrong format, inconsistent arrays.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise IndexFileError(f"{p}: no such index file; build one with `pigeon index build`")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in (*_ARRAYS, "member_source", "meta")}
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise IndexFileError(f"{p} is not a readable refinement index ({exc}); rebuild "
+                                 "it with `pigeon index build`") from exc
+        try:
+            meta = json.loads(str(arrays.pop("meta")))
+        except json.JSONDecodeError as exc:
+            raise IndexFileError(f"{p}: corrupt metadata ({exc}); rebuild the index") from exc
+        if meta.get("format") != INDEX_FORMAT:
+            raise IndexFileError(f"{p} has format {meta.get('format')!r}; this pigeon-bot reads "
+                                 f"{INDEX_FORMAT}: rebuild the index")
+        source = arrays.pop("member_source")
+        try:
+            table = RefinementTable(**arrays).check()
+        except RefinementError as exc:
+            raise IndexFileError(f"{p} is inconsistent ({exc}); rebuild the index") from exc
+        return cls(table=table, member_source=source, meta=meta)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: int,
+                min_samples: int = DEFAULT_MIN_SAMPLES, xi: float = DEFAULT_XI,
+                source: dict[str, Any] | None = None, backbone: dict[str, Any] | None = None,
+                progress: Callable[[Iterable[int], int], Iterable[int]] | None = None
+                ) -> RefinementIndex:
+    """Cluster every cell's training points and collect prototypes and members.
+
+    Args:
+        embeddings: ``(N, D)`` training embeddings (normalised here).
+        lat, lng: ``(N,)`` their locations in degrees.
+        cells: ``(N,)`` their geocell ids in ``0..num_cells-1`` (``Geocells.assign``).
+        num_cells: the number of geocells of the model.
+        min_samples, xi: OPTICS parameters (PIGEON street view: 3, 0.15).
+        source: metadata about the data (paths, dataset name, ...), stored in the file.
+        backbone: the backbone description (``bundle.meta["backbone"]``), stored in the file.
+        progress: wraps the loop over cells (e.g. ``lambda it, n: progress(it, total=n)``).
+
+    Returns:
+        The ``RefinementIndex``.
+
+    Raises:
+        UserError: mismatched lengths, bad coordinates, cell ids out of range, bad parameters.
+    """
+    emb = np.asarray(embeddings, dtype=np.float32)
+    cell = np.asarray(cells)
+    if emb.ndim != 2 or emb.shape[0] == 0:
+        raise UserError(f"embeddings must be a non-empty (N, D) array, got {emb.shape}")
+    try:
+        la, lo = validate_latlng(np.asarray(lat).ravel(), np.asarray(lng).ravel())
+    except ValueError as exc:
+        raise UserError(f"training locations: {exc}") from exc
+    if not (len(la) == len(cell) == emb.shape[0]):
+        raise UserError(f"{emb.shape[0]} embeddings, {len(la)} locations and {len(cell)} cell "
+                        "ids: need one of each per training point")
+    if not np.isfinite(emb).all():
+        raise UserError("embeddings contain NaN or infinite values; re-embed the data")
+    if not np.issubdtype(cell.dtype, np.integer) or (cell < 0).any() or (cell >= num_cells).any():
+        raise UserError(f"cell ids must be integers in 0..{num_cells - 1}")
+    if min_samples < 2 or not 0 < xi < 1:
+        raise UserError(f"OPTICS needs min_samples >= 2 and 0 < xi < 1, got {min_samples}, {xi}")
+    emb = l2_normalise(emb)
+    order = np.argsort(cell, kind="stable")
+    starts = np.searchsorted(cell[order], np.arange(num_cells + 1))
+    cell_off, protos, mem_off, mem_rows = [0], [], [0], []
+    singletons = 0
+    loop: Iterable[int] = range(num_cells)
+    if progress is not None:
+        loop = progress(loop, num_cells)
+    for c in loop:
+        rows = order[starts[c]:starts[c + 1]]
+        if len(rows):
+            labels = cluster_cell(la[rows], lo[rows], min_samples=min_samples, xi=xi)
+            for k in range(int(labels.max()) + 1):
+                members = rows[labels == k]
+                protos.append(emb[members].mean(axis=0))
+                mem_rows.append(members)
+                mem_off.append(mem_off[-1] + len(members))
+                singletons += len(members) == 1
+        cell_off.append(len(protos))
+    member_rows = np.concatenate(mem_rows) if mem_rows else np.zeros(0, dtype=np.int64)
+    dim = emb.shape[1]
+    table = RefinementTable(
+        cell_offsets=np.asarray(cell_off, dtype=np.int64),
+        prototypes=np.asarray(protos, dtype=np.float32).reshape(-1, dim),
+        member_offsets=np.asarray(mem_off, dtype=np.int64),
+        member_embeddings=emb[member_rows].astype(np.float16),
+        member_lat=la[member_rows], member_lng=lo[member_rows]).check()
+    meta = {
+        "format": INDEX_FORMAT, "created": _now(),
+        "made_by": "backend.predict.index.build_index (pigeon-bot)",
+        "parameters": {"clustering": "sklearn OPTICS, metric=precomputed haversine km",
+                       "min_samples": int(min_samples), "xi": float(xi),
+                       "earth_radius_km": EARTH_RADIUS_KM,
+                       "small_cells": "fewer points than min_samples: one cluster per point",
+                       "noise": "each OPTICS noise point is its own cluster",
+                       "prototype": "mean of L2-normalised member embeddings"},
+        "data": dict(source or {}), "backbone": dict(backbone or {}),
+        "geocell_count": int(num_cells), "embedding_dim": int(dim),
+        "counts": {"points": int(emb.shape[0]), "prototypes": len(protos),
+                   "cells_with_points": int((np.diff(starts) > 0).sum()),
+                   "singleton_clusters": int(singletons)},
+    }
+    return RefinementIndex(table=table, member_source=member_rows.astype(np.int64), meta=meta)
