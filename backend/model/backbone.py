@@ -43,6 +43,26 @@ def default_preprocess_cfg(model_cfg: dict[str, Any]) -> dict[str, Any]:
             "interpolation": "bicubic", "resize_mode": "shortest"}
 
 
+class _Preprocess:
+    """Picklable eval transform (DataLoader workers get this, not the whole model)."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        from open_clip.transform import image_transform
+
+        self.transform = image_transform(
+            cfg["size"], is_train=False, mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
+            resize_mode=cfg.get("resize_mode", "shortest"),
+            interpolation=cfg.get("interpolation", "bicubic"))
+
+    def __call__(self, image: Any) -> torch.Tensor:
+        return self.transform(image.convert("RGB"))
+
+
+def make_preprocess(preprocess_cfg: dict[str, Any]) -> Any:
+    """PIL image -> ``[3, H, W]`` tensor callable for a preprocess config (picklable)."""
+    return _Preprocess(preprocess_cfg)
+
+
 def build_clip(model_cfg: dict[str, Any]) -> nn.Module:
     """A randomly initialised full open_clip ``CLIP`` (image + text towers) from a config dict."""
     import open_clip
@@ -161,14 +181,8 @@ class Backbone(nn.Module):
     def preprocess(self, image: Any) -> torch.Tensor:
         """PIL image (any mode) -> ``[3, H, W]`` float tensor for :meth:`embed`."""
         if self._transform is None:
-            from open_clip.transform import image_transform
-
-            c = self.preprocess_cfg
-            self._transform = image_transform(
-                c["size"], is_train=False, mean=tuple(c["mean"]), std=tuple(c["std"]),
-                resize_mode=c.get("resize_mode", "shortest"),
-                interpolation=c.get("interpolation", "bicubic"))
-        return self._transform(image.convert("RGB"))
+            self._transform = make_preprocess(self.preprocess_cfg)
+        return self._transform(image)
 
     def set_trainable(self, mode: str) -> None:
         """Choose which weights train: ``"frozen"``, ``"last_block"`` (PIGEON fine-tuning:

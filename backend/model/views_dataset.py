@@ -1,0 +1,94 @@
+"""A torch ``Dataset`` of locations with 1-4 views each, tolerant of unreadable images.
+
+Reads the locations of ``backend.eval.datasets.load_dataset`` (generic CSV layout:
+``id,lat,lng,image_1..image_4,heading,month``). Each item is padded to ``max_views`` views
+with a mask; an image that cannot be decoded is masked out and reported (never a crash); a
+location with no readable view is reported and left out by :func:`collate_views`.
+
+Usage::
+
+    ds = ViewsDataset(load_dataset("data.csv").locations, make_preprocess(bb.preprocess_cfg))
+    loader = DataLoader(ds, batch_size=64, num_workers=4, collate_fn=collate_views)
+    for batch in loader:
+        emb = bb.embed_views(batch["views"], batch["mask"])
+        batch["bad_images"]     # [(path, reason), ...] skipped in this batch
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import torch
+from PIL import Image
+
+MAX_VIEWS = 4
+
+
+def _month_index(month: int | None) -> int:
+    return int(month) - 1 if month is not None else -1
+
+
+def _heading(heading: float | None) -> float:
+    return float(heading) if heading is not None else math.nan
+
+
+class ViewsDataset(torch.utils.data.Dataset):
+    """Locations -> dicts of padded views, mask, coordinates, month and bad-image reports.
+
+    Args:
+        locations: ``backend.eval.datasets.Location`` objects (anything with ``id``, ``lat``,
+            ``lng``, ``image_paths``, ``heading``, ``month``).
+        preprocess: PIL image -> ``[3, H, W]`` tensor (e.g. ``make_preprocess(cfg)``).
+        image_size: side length the preprocess yields (for the padding tensor).
+        max_views: views kept per location (extra ones are ignored).
+        indices: which locations this dataset serves (default: all), e.g. one shard.
+    """
+
+    def __init__(self, locations: Sequence[Any], preprocess: Callable[[Image.Image], torch.Tensor],
+                 image_size: int, *, max_views: int = MAX_VIEWS,
+                 indices: Sequence[int] | None = None) -> None:
+        self.locations = locations
+        self.preprocess = preprocess
+        self.image_size = image_size
+        self.max_views = max_views
+        self.indices = list(range(len(locations))) if indices is None else list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        idx = self.indices[i]
+        loc = self.locations[idx]
+        views = torch.zeros(self.max_views, 3, self.image_size, self.image_size)
+        mask = torch.zeros(self.max_views, dtype=torch.bool)
+        bad: list[tuple[str, str]] = []
+        for v, path in enumerate(list(loc.image_paths)[: self.max_views]):
+            try:
+                with Image.open(path) as img:
+                    img.load()
+                    views[v] = self.preprocess(img)
+                mask[v] = True
+            except Exception as exc:  # PIL raises many kinds on broken files: skip and report
+                bad.append((str(path), f"{type(exc).__name__}: {str(exc)[:80]}"))
+        return {"index": idx, "id": str(loc.id), "lat": float(loc.lat), "lng": float(loc.lng),
+                "heading": _heading(loc.heading), "month": _month_index(loc.month),
+                "views": views, "mask": mask, "bad_images": bad}
+
+
+def collate_views(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack items; locations without any readable view go to ``dropped`` instead."""
+    bad = [b for it in items for b in it["bad_images"]]
+    keep = [it for it in items if bool(it["mask"].any())]
+    dropped = [it["id"] for it in items if not bool(it["mask"].any())]
+    out: dict[str, Any] = {"bad_images": bad, "dropped": dropped, "size": len(keep)}
+    if not keep:
+        return out
+    out["index"] = torch.tensor([it["index"] for it in keep], dtype=torch.long)
+    out["id"] = [it["id"] for it in keep]
+    out["latlng"] = torch.tensor([[it["lat"], it["lng"]] for it in keep], dtype=torch.float64)
+    out["heading"] = torch.tensor([it["heading"] for it in keep], dtype=torch.float32)
+    out["month"] = torch.tensor([it["month"] for it in keep], dtype=torch.long)
+    out["views"] = torch.stack([it["views"] for it in keep])
+    out["mask"] = torch.stack([it["mask"] for it in keep])
+    return out
