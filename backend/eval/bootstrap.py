@@ -137,7 +137,9 @@ def bootstrap_intervals(mean_columns: Mapping[str, np.ndarray],
             out[k] = (float("nan"), float("nan"))
         else:
             lo, hi = np.nanquantile(col, [alpha, 1.0 - alpha])
-            out[k] = (float(lo), float(hi))
+            # a resampled mean lies within the column's range; clip float32 round-off
+            lo_v, hi_v = np.nanmin(means[k]), np.nanmax(means[k])
+            out[k] = (float(np.clip(lo, lo_v, hi_v)), float(np.clip(hi, lo_v, hi_v)))
     for k, col in quant_stats.items():
         lo, hi = np.quantile(col, [alpha, 1.0 - alpha])
         out[k] = (float(lo), float(hi))

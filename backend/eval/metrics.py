@@ -223,8 +223,8 @@ def _fmt(value: float, unit: str) -> str:
         return "-"
     if unit == "%":
         return f"{value:.2f}"
-    if unit in ("km", "points") and abs(value) >= 100:
-        return f"{value:.0f}"
+    if unit in ("km", "points"):
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
     return f"{value:.2f}"
 
 

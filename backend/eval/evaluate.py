@@ -1,0 +1,326 @@
+"""``pigeon eval``: predict every location of a dataset with a model bundle, compute the
+paper's metrics, print the table, write the reports.
+
+The loop (:func:`predict_dataset`) only gathers arrays; :mod:`backend.eval.metrics` does the
+math; :func:`write_reports` writes the files. Any object with
+``predict_batch(list[list[PIL.Image]]) -> list[Guess]`` can be evaluated; a
+``backend.predict.predictor.Predictor`` also yields geocell probabilities (top-1/top-5) and
+the auxiliary heads (month, climate zone, regressions).
+
+Reports written to ``--out``:
+
+- ``summary.json`` — format ``pigeon-eval/1``: the model (bundle metadata), the data (file,
+  layout, bad rows), the parameters, every metric with its 95 % interval, calibration bins;
+- ``summary.csv`` — one line per metric; ``predictions.csv`` — one line per location;
+- ``table.txt`` — the printed table; ``error_cdf.png``, ``calibration.png``, ``error_map.png``.
+
+Usage::
+
+    pigeon eval --model bundles/demo --data synth/test.csv --out reports/demo --limit 500
+
+    from backend.eval.evaluate import predict_dataset, evaluate_predictions
+    preds = predict_dataset(predictor, dataset, batch_size=16)
+    report = evaluate_predictions(preds, country_lookup=default_country_lookup(),
+                                  geocells=bundle.geocells, n_boot=1000)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from backend.cliutil import UserError, progress
+from backend.eval.datasets import BadRow, Dataset
+from backend.eval.metrics import MetricReport, compute_metrics, format_report
+
+EVAL_FORMAT = "pigeon-eval/1"
+COUNTRY_NEAREST_KM = 50.0
+"""A point at sea within this distance of a country counts as in it (truth and guess alike)."""
+
+
+@dataclass
+class Predictions:
+    """What the model said about each evaluated location (index i = ``locations[i]``)."""
+
+    locations: list[Any]
+    lat: np.ndarray
+    lng: np.ndarray
+    projected: np.ndarray
+    guess_country: list[str | None]
+    cell_probs: np.ndarray | None = None
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    skipped: list[BadRow] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _open_views(loc: Any) -> list[Any]:
+    from PIL import Image
+
+    views = []
+    for p in loc.image_paths:
+        with Image.open(p) as im:
+            views.append(im.convert("RGB"))
+    return views
+
+
+def _detailed(predictor: Any, rounds: list[list[Any]]) -> tuple[list[Any], np.ndarray,
+                                                                  dict[str, np.ndarray]]:
+    """Predictor path: guesses plus cell probabilities and auxiliary head outputs."""
+    import torch
+
+    emb, shared = predictor.embed_rounds(rounds)
+    probs = predictor.cell_probabilities(emb)
+    per_round = {k: v / len(rounds) for k, v in shared.items()}
+    guesses = [predictor.guess_from_distribution(predictor.distribution(e, p), per_round)
+               for e, p in zip(emb, probs)]
+    aux: dict[str, np.ndarray] = {}
+    heads = getattr(predictor, "heads", None)
+    if heads is not None:
+        with torch.inference_mode():
+            out = heads(torch.from_numpy(np.asarray(emb, dtype=np.float32)))
+        if "month" in out:
+            aux["month"] = out["month"].argmax(dim=1).cpu().numpy() + 1.0
+        if "koppen" in out:
+            aux["climate_zone"] = out["koppen"].argmax(dim=1).cpu().numpy().astype(float)
+        if "regression" in out and hasattr(heads, "regression_to_units"):
+            from backend.model.heads import REGRESSION_TARGETS
+
+            units = heads.regression_to_units(out["regression"]).cpu().numpy()
+            names = {"elevation": "elevation", "population_density": "population_density",
+                     "temperature_mean": "temperature", "precipitation_mean": "precipitation"}
+            for j, name in enumerate(REGRESSION_TARGETS):
+                if name in names:
+                    aux[names[name]] = units[:, j].astype(np.float64)
+    return guesses, probs, aux
+
+
+def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
+                    on_bad_image: str = "fail", show_progress: bool = True) -> Predictions:
+    """Run the predictor over every location.
+
+    Args:
+        predictor: a ``Predictor`` (detailed outputs) or anything with ``predict_batch``.
+        dataset: the locations.
+        batch_size: locations per ``predict_batch`` call.
+        on_bad_image: ``"fail"`` raises on an unreadable image; ``"skip"`` leaves the
+            location out and lists it in ``Predictions.skipped``.
+        show_progress: progress bar on stderr.
+
+    Returns:
+        :class:`Predictions` for the locations that were predicted.
+
+    Raises:
+        UserError: an unreadable image under ``on_bad_image="fail"`` (line number given),
+            or a predictor that returns the wrong number of guesses.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    detailed = all(hasattr(predictor, a) for a in
+                   ("embed_rounds", "cell_probabilities", "distribution",
+                    "guess_from_distribution"))
+    kept, guesses, probs, skipped = [], [], [], []
+    aux_parts: dict[str, list[np.ndarray]] = {}
+    t0 = time.perf_counter()
+    batches = [dataset.locations[i:i + batch_size]
+               for i in range(0, len(dataset), batch_size)]
+    bar = progress(batches, total=len(batches), desc="eval", unit="batch") \
+        if show_progress else batches
+    for batch in bar:
+        rounds, locs = [], []
+        for loc in batch:
+            try:
+                rounds.append(_open_views(loc))
+                locs.append(loc)
+            except (OSError, ValueError) as exc:
+                bad = BadRow(loc.line_no, loc.id, (f"unreadable image ({exc})",))
+                if on_bad_image == "fail":
+                    raise UserError(f"{dataset.path}: {bad}; fix it or pass --on-bad-row "
+                                    "skip") from None
+                skipped.append(bad)
+        if not rounds:
+            continue
+        if detailed:
+            g, p, aux = _detailed(predictor, rounds)
+            probs.append(p)
+            for k, v in aux.items():
+                aux_parts.setdefault(k, []).append(v)
+        else:
+            g = list(predictor.predict_batch(rounds))
+        if len(g) != len(rounds):
+            raise UserError(f"the predictor returned {len(g)} guesses for {len(rounds)} "
+                            "locations")
+        kept += locs
+        guesses += g
+    if not kept:
+        raise UserError(f"{dataset.path}: no location could be predicted "
+                        f"({len(skipped)} unreadable)")
+    return Predictions(
+        locations=kept,
+        lat=np.array([g.lat for g in guesses], dtype=np.float64),
+        lng=np.array([g.lng for g in guesses], dtype=np.float64),
+        projected=np.array([getattr(g, "projected_score", np.nan) for g in guesses],
+                           dtype=np.float64),
+        guess_country=[getattr(g, "country", None) for g in guesses],
+        cell_probs=np.concatenate(probs) if probs else None,
+        aux={k: np.concatenate(v) for k, v in aux_parts.items()},
+        skipped=skipped, seconds=time.perf_counter() - t0)
+
+
+def default_country_lookup() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """``(lat, lng) -> ISO-2 array`` from the geo layer's polygons, or None without assets."""
+    try:
+        from backend.geo.admin import AdminAreas
+
+        areas = AdminAreas.default("admin1")
+    except Exception:  # geo layer or its assets unavailable
+        return None
+    return lambda la, lo: np.asarray(areas.country_of(la, lo, nearest_km=COUNTRY_NEAREST_KM))
+
+
+def evaluate_predictions(preds: Predictions, *,
+                         country_lookup: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+                         = None, geocells: Any = None, aux_truth: dict[str, np.ndarray] | None
+                         = None, n_boot: int = 1000, seed: int = 0) -> MetricReport:
+    """Metrics of the predictions against the locations' truth.
+
+    Args:
+        preds: from :func:`predict_dataset`.
+        country_lookup: ``(lat, lng) -> ISO-2`` for truth AND guess (the same polygons for
+            both); None skips country accuracy.
+        geocells: the bundle's cells (``assign``) for geocell top-1/top-5 (needs
+            ``preds.cell_probs``).
+        aux_truth: extra true auxiliary values per task (month comes from the dataset).
+        n_boot, seed: bootstrap settings.
+    """
+    locs = preds.locations
+    t_lat = np.array([loc.lat for loc in locs])
+    t_lng = np.array([loc.lng for loc in locs])
+    kw: dict[str, Any] = {}
+    if country_lookup is not None:
+        kw["true_country"] = list(country_lookup(t_lat, t_lng))
+        kw["pred_country"] = list(country_lookup(preds.lat, preds.lng))
+    if geocells is not None and preds.cell_probs is not None:
+        kw["cell_logits"] = preds.cell_probs
+        kw["true_cells"] = np.asarray(geocells.assign(t_lat, t_lng))
+    truth = dict(aux_truth or {})
+    months = [loc.month for loc in locs]
+    if any(m is not None for m in months):
+        truth["month"] = np.array([np.nan if m is None else m for m in months], dtype=float)
+    aux_pred = {k: v for k, v in preds.aux.items() if k in truth}
+    truth = {k: v for k, v in truth.items() if k in aux_pred}
+    proj = preds.projected if np.isfinite(preds.projected).any() else None
+    return compute_metrics(t_lat, t_lng, preds.lat, preds.lng, aux_true=truth,
+                           aux_pred=aux_pred, projected_score=proj, n_boot=n_boot, seed=seed,
+                           **kw)
+
+
+def write_reports(out_dir: str | Path, preds: Predictions, report: MetricReport, *,
+                  meta: dict[str, Any], plots: bool = True) -> list[Path]:
+    """Write summary.json/.csv, predictions.csv, table.txt and the plots; return the paths."""
+    from backend.core.metrics import calibration_bins
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    items = report.items
+    bins = None
+    if "projected_mean" in report:
+        b = calibration_bins(preds.projected, items["score"])
+        bins = {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in b.items()}
+    summary = {"format": EVAL_FORMAT, **meta, "metrics": report.to_dict(),
+               "calibration_bins": bins,
+               "skipped_unreadable": [str(b) for b in preds.skipped]}
+    p = out / "summary.json"
+    p.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    written.append(p)
+    p = out / "summary.csv"
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["metric", "label", "value", "low", "high", "n", "unit"])
+        for m in report.metrics.values():
+            w.writerow([m.key, m.label, *[_num(x) for x in (m.value, m.low, m.high)], m.n, m.unit])
+    written.append(p)
+    p = out / "predictions.csv"
+    extra = [k for k in items if k not in ("distance_km", "score")]
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "line_no", "true_lat", "true_lng", "pred_lat", "pred_lng",
+                    "distance_km", "score", "projected_score", "guess_country", *extra])
+        for i, loc in enumerate(preds.locations):
+            w.writerow([loc.id, loc.line_no, loc.lat, loc.lng, _num(preds.lat[i]),
+                        _num(preds.lng[i]), _num(items["distance_km"][i]),
+                        _num(items["score"][i]), _num(preds.projected[i]),
+                        preds.guess_country[i] or "", *[_num(items[k][i]) for k in extra]])
+    written.append(p)
+    p = out / "table.txt"
+    p.write_text(format_report(report) + "\n", encoding="utf-8")
+    written.append(p)
+    if plots:
+        from backend.eval.plots import plot_calibration, plot_error_cdf, plot_error_map
+
+        t_lat = np.array([loc.lat for loc in preds.locations])
+        t_lng = np.array([loc.lng for loc in preds.locations])
+        written.append(plot_error_cdf(items["distance_km"], out / "error_cdf.png"))
+        if "projected_mean" in report:
+            written.append(plot_calibration(preds.projected, items["score"],
+                                            out / "calibration.png"))
+        written.append(plot_error_map(t_lat, t_lng, preds.lat, preds.lng, items["distance_km"],
+                                      out / "error_map.png"))
+    return written
+
+
+def _num(x: Any) -> str:
+    x = float(x)
+    return "" if not np.isfinite(x) else repr(round(x, 6))
+
+
+def eval_metadata(dataset: Dataset, preds: Predictions, *, model: dict[str, Any],
+                  params: dict[str, Any]) -> dict[str, Any]:
+    """What made a report, from what data, with which parameters."""
+    return {
+        "made_by": "pigeon eval (backend.eval.evaluate)",
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": model,
+        "data": {**dataset.describe(), "evaluated": len(preds.locations),
+                 "bad_rows": [str(b) for b in dataset.bad_rows]},
+        "params": params,
+        "timing": {"seconds": round(preds.seconds, 3),
+                   "locations_per_s": round(len(preds.locations) / max(preds.seconds, 1e-9), 2)},
+    }
+
+
+def run_eval_command(args: Any) -> int:
+    """``pigeon eval``: the CLI shell around the functions above."""
+    from backend.eval.cli import open_dataset
+    from backend.model.bundle import bundle_summary, load_bundle
+    from backend.predict.predictor import Predictor
+
+    dataset = open_dataset(args.data, args).head(args.limit)
+    bundle = load_bundle(args.model, device=args.device)  # BundleError is a UserError
+    predictor = Predictor(bundle)
+    preds = predict_dataset(predictor, dataset, batch_size=args.batch_size,
+                            on_bad_image=args.on_bad_row)
+    lookup = None if args.no_geo else default_country_lookup()
+    if lookup is None and not args.no_geo:
+        print("note: geo assets not built, so no country accuracy (run `make setup`)")
+    report = evaluate_predictions(preds, country_lookup=lookup, geocells=bundle.geocells,
+                                  n_boot=args.n_boot, seed=args.seed)
+    print(format_report(report))
+    if preds.skipped:
+        print(f"skipped {len(preds.skipped)} location(s) with unreadable images")
+    if args.out:
+        meta = eval_metadata(dataset, preds, model=bundle_summary(args.model),
+                             params={"limit": args.limit, "batch_size": args.batch_size,
+                                     "n_boot": args.n_boot, "seed": args.seed,
+                                     "device": args.device, "country_lookup":
+                                     "admin polygons" if lookup else None})
+        paths = write_reports(args.out, preds, report, meta=meta, plots=not args.no_plots)
+        print(f"wrote {len(paths)} files to {args.out}: " + ", ".join(p.name for p in paths))
+    return 0
