@@ -1,0 +1,443 @@
+"""The inference server: websocket protocol v1 on ``websockets`` (asyncio), one model worker.
+
+The server only pumps: frames are parsed and checked by ``backend.core.protocol``, views are
+checked and decoded in a thread pool (``backend.server.limits``), rounds from every client
+meet in one :class:`~backend.server.batcher.MicroBatcher` whose model thread runs the
+predictor, guesses are written to the score log (its own thread) and then sent. Plain HTTP
+``GET /healthz`` and ``GET /metrics`` answer JSON on the same port. ``close()`` finishes the
+rounds in flight before it closes the connections.
+
+Usage::
+
+    server = await serve(predictor, port=0, db_path="scores.sqlite")
+    print(server.url, server.token)
+    ...
+    await server.close()
+
+    # from synchronous code (the arena, the demo, tests):
+    with run_server_in_thread(predictor, port=0) as handle:
+        print(handle.url, handle.token)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as ws_serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from backend.core import protocol as p
+from backend.core.protocol import ProtocolError
+from backend.server.auth import OriginPolicy, new_token, token_matches
+from backend.server.batcher import BatcherClosed, MicroBatcher, QueueFull
+from backend.server.events import log_event
+from backend.server.limits import Limits, decode_views
+from backend.server.metrics import Metrics
+from backend.server.model_info import describe_model, guess_message
+
+SERVER_VERSION = "0.1.0"
+
+
+class PredictorLike(Protocol):
+    """What the server needs from a predictor (``backend.predict.predictor.Predictor``)."""
+
+    def predict_batch(self, batch: list[list[Any]]) -> Sequence[Any]: ...
+
+
+@dataclass(eq=False)      # identity equality: clients live in a set
+class _Client:
+    ws: ServerConnection
+    remote: str
+    kind: str = "?"
+    session: int | None = None
+    in_flight: set[str] = field(default_factory=set)
+
+
+class PigeonServer:
+    """A running server; made by :func:`serve`. Attributes ``host``, ``port``, ``token``,
+    ``url``, ``metrics``, ``model``; methods :meth:`close`, :meth:`metrics_snapshot`."""
+
+    def __init__(self, predictor: PredictorLike, *, host: str, port: int, token: str | None,
+                 allowed_origins: Sequence[str] | None, db_path: str | Path | None,
+                 limits: Limits, max_batch: int, max_wait_ms: float,
+                 model_info: p.ModelInfo | None, drain_timeout_s: float) -> None:
+        self.host, self.port = host, port
+        self.token = token or new_token()
+        self.origins = OriginPolicy.parse(list(allowed_origins or []))
+        self.limits = limits
+        self.model = model_info or describe_model(predictor)
+        self.metrics = Metrics()
+        self.drain_timeout_s = drain_timeout_s
+        self._batcher = MicroBatcher(predictor.predict_batch, max_batch=max_batch,
+                                     max_wait_ms=max_wait_ms, max_queue=limits.max_queue,
+                                     on_batch=self.metrics.batch)
+        self._decode_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="pigeon-decode")
+        self._db_thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="pigeon-db")
+        self._db_path = db_path
+        self._db: Any = None
+        self._clients: set[_Client] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._session_ids = itertools.count(1)
+        self._server: Server | None = None
+        self._closing = False
+        self._closed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._db_path is not None:
+            from backend.scorelog.db import ScoreLog
+            self._db = await loop.run_in_executor(self._db_thread, ScoreLog, self._db_path)
+        self._batcher.start()
+        self._server = await ws_serve(
+            self._handler, self.host, self.port, process_request=self._http,
+            max_size=2 * self.limits.max_message_bytes, max_queue=4,
+            compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
+        self.port = self._server.sockets[0].getsockname()[1]
+        log_event("server_started", url=self.url, model=self.model.id,
+                  device=self.model.device, origins=list(self.origins.patterns),
+                  db=str(self._db_path) if self._db_path else None)
+
+    async def close(self) -> None:
+        """Refuse new rounds, finish those in flight, close every connection (1001), stop."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        log_event("server_stopping", rounds_in_flight=len(self._tasks))
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.drain_timeout_s)
+        await self._batcher.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        loop = asyncio.get_running_loop()
+        if self._db is not None:
+            await loop.run_in_executor(self._db_thread, self._db.close)
+        self._db_thread.shutdown(wait=True)
+        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+        log_event("server_stopped", rounds_served=self.metrics.rounds_served)
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """What ``GET /metrics`` answers."""
+        return self.metrics.snapshot(
+            queue_depth=self._batcher.depth, rounds_pending=self._batcher.pending,
+            rounds_in_flight=len(self._tasks), clients=len(self._clients),
+            model=self.model.to_dict(), batching={"max_batch": self._batcher.max_batch,
+                                                  "max_wait_ms": self._batcher.max_wait_s * 1e3},
+            shutting_down=self._closing)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _http(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path in ("/healthz", "/metrics"):
+            body = ({"ok": not self._closing, "model_id": self.model.id,
+                     "uptime_s": round(time.time() - self.metrics.started, 3),
+                     "clients": len(self._clients)} if path == "/healthz"
+                    else self.metrics_snapshot())
+            response = conn.respond(200 if path == "/metrics" or not self._closing else 503,
+                                    json.dumps(body) + "\n")
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/json"
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        origin = request.headers.get("Origin")
+        if not self.origins.allows(origin):
+            self.metrics.connections_refused += 1
+            log_event("origin_refused", origin=origin, remote=_remote(conn))
+            return conn.respond(403, f"Origin {origin or '(none)'} is not allowed; start "
+                                f"`pigeon serve` with --allow-origin {origin or 'none'} "
+                                "if this client is yours\n")
+        return None
+
+    # ------------------------------------------------------------------ websocket
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        client = _Client(ws=ws, remote=_remote(ws))
+        self.metrics.connections_total += 1
+        if self._closing:
+            await self._fatal(client, ProtocolError("shutting_down", "the server is stopping"),
+                              close_code=1001)
+            return
+        if len(self._clients) >= self.limits.max_clients:
+            self.metrics.connections_refused += 1
+            await self._fatal(client, ProtocolError(
+                "server_full", f"{self.limits.max_clients} clients are connected already; "
+                "close another client or start the server with a higher --max-clients"),
+                close_code=1013)
+            return
+        self._clients.add(client)
+        try:
+            if await self._hello(client):
+                async for frame in ws:
+                    await self._on_frame(client, frame, time.perf_counter())
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.discard(client)
+            log_event("client_left", session=client.session, kind=client.kind,
+                      remote=client.remote)
+
+    async def _send(self, client: _Client, msg: p.Message) -> None:
+        try:
+            await client.ws.send(msg.serialize())
+        except ConnectionClosed:
+            pass
+
+    async def _error(self, client: _Client, exc: ProtocolError) -> None:
+        self.metrics.error(exc.code)
+        log_event("client_error", code=exc.code, message=exc.message[:200],
+                  round_id=exc.round_id, session=client.session, remote=client.remote)
+        await self._send(client, p.Error.from_exception(exc))
+
+    async def _fatal(self, client: _Client, exc: ProtocolError, close_code: int = 1008) -> None:
+        self.metrics.error(exc.code)
+        log_event("client_refused", code=exc.code, message=exc.message[:200],
+                  remote=client.remote)
+        await self._send(client, p.Error.from_exception(exc, fatal=True))
+        await client.ws.close(close_code, exc.code)
+
+    async def _hello(self, client: _Client) -> bool:
+        try:
+            frame = await asyncio.wait_for(client.ws.recv(), self.limits.hello_timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            await self._fatal(client, ProtocolError(
+                "auth_required", f"no hello within {self.limits.hello_timeout_s:g} s; send "
+                "hello with the token first"))
+            return False
+        try:
+            msg = self._parse(frame)
+            if not isinstance(msg, p.Hello):
+                raise ProtocolError("auth_required", f"the first message must be hello (with "
+                                    f"the token), got {msg.TYPE}")
+        except ProtocolError as exc:
+            await self._fatal(client, exc)
+            return False
+        if not token_matches(self.token, msg.token):
+            await self._fatal(client, ProtocolError(
+                "auth_failed", "wrong token; copy the token that `pigeon serve` printed into "
+                "the client (the extension's popup, --token for the screen bot)"))
+            return False
+        client.kind = msg.client.kind
+        if self._db is not None:
+            client.session = await self._db_call(
+                self._db.start_session, client_kind=msg.client.kind,
+                client_version=msg.client.version, model_id=self.model.id,
+                note=msg.client.name)
+        if client.session is None:
+            client.session = next(self._session_ids)
+        await self._send(client, p.Welcome(session_id=f"s-{client.session:06d}",
+                                           server_version=SERVER_VERSION, model=self.model,
+                                           limits=self.limits.announced()))
+        log_event("client_joined", session=client.session, kind=client.kind,
+                  version=msg.client.version, remote=client.remote)
+        return True
+
+    def _parse(self, frame: str | bytes) -> p.Message:
+        if isinstance(frame, bytes):
+            raise ProtocolError("bad_json", "binary frames are not used in protocol v1; send "
+                                "each message as a JSON text frame")
+        size = len(frame) if frame.isascii() else len(frame.encode("utf-8"))
+        if size > self.limits.max_message_bytes:
+            raise ProtocolError("message_too_large", f"the message is {size:,} bytes, more "
+                                f"than the limit of {self.limits.max_message_bytes:,}; send "
+                                "smaller JPEGs (lower quality or resolution)")
+        return p.parse_message(frame, max_views=self.limits.max_views)
+
+    async def _on_frame(self, client: _Client, frame: str | bytes, received: float) -> None:
+        try:
+            msg = self._parse(frame)
+        except ProtocolError as exc:
+            await self._error(client, exc)
+            return
+        if isinstance(msg, p.Round):
+            self._start_round(client, msg, received)
+        elif isinstance(msg, p.Result):
+            self._spawn(self._serve_result(client, msg))
+        elif isinstance(msg, p.Pong):
+            pass
+        elif isinstance(msg, p.Ping):
+            await self._send(client, p.Pong(nonce=msg.nonce))
+        elif isinstance(msg, p.Error):
+            log_event("client_reported_error", code=msg.code, message=msg.message[:200],
+                      session=client.session)
+        else:
+            what = ("hello was already accepted on this connection" if isinstance(msg, p.Hello)
+                    else f"{msg.TYPE} is a server-to-client message")
+            await self._error(client, ProtocolError("bad_message", what))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _start_round(self, client: _Client, msg: p.Round, received: float) -> None:
+        rid = msg.round_id
+        problem = None
+        if self._closing:
+            problem = ProtocolError("shutting_down", "the server is stopping and takes no new "
+                                    "rounds; reconnect when it is back", round_id=rid)
+        elif rid in client.in_flight:
+            problem = ProtocolError("duplicate_round", f"round {rid} is already being answered",
+                                    round_id=rid)
+        elif len(client.in_flight) >= self.limits.max_in_flight:
+            problem = ProtocolError("busy", f"{len(client.in_flight)} of your rounds are "
+                                    "waiting for guesses already; wait for one", round_id=rid)
+        if problem is not None:
+            self._spawn(self._error(client, problem))
+            return
+        client.in_flight.add(rid)
+        self._spawn(self._serve_round(client, msg, received))
+
+    async def _serve_round(self, client: _Client, msg: p.Round, received: float) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            t0 = time.perf_counter()
+            images = await loop.run_in_executor(self._decode_pool, decode_views, msg,
+                                                self.limits)
+            decode_ms = (time.perf_counter() - t0) * 1000.0
+            try:
+                out = await self._batcher.submit(images)
+            except QueueFull as exc:
+                raise ProtocolError("busy", f"{exc}; try again in a moment",
+                                    round_id=msg.round_id) from None
+            except BatcherClosed:
+                raise ProtocolError("shutting_down", "the server is stopping",
+                                    round_id=msg.round_id) from None
+            except Exception as exc:  # noqa: BLE001 - the predictor failed on this round
+                log_event("predict_failed", round_id=msg.round_id,
+                          error=f"{type(exc).__name__}: {exc}"[:300])
+                raise ProtocolError("internal", f"the model failed on this round "
+                                    f"({type(exc).__name__}: {str(exc)[:200]})",
+                                    round_id=msg.round_id) from None
+            latency_ms = (time.perf_counter() - received) * 1000.0
+            reply = guess_message(msg.round_id, out.guess, latency_ms=latency_ms,
+                                  model_id=self.model.id,
+                                  timings={"decode_ms": decode_ms, "queue_ms": out.queue_ms,
+                                           "batch_ms": out.model_ms})
+            if self._db is not None:
+                await self._log_guess(client, msg, reply)
+            await self._send(client, reply)
+            self.metrics.round_served(latency_ms)
+            log_event("round", round_id=msg.round_id, session=client.session,
+                      views=len(msg.views), latency_ms=round(latency_ms, 2),
+                      batch=out.batch_size, lat=round(reply.lat, 4), lng=round(reply.lng, 4))
+        except ProtocolError as exc:
+            await self._error(client, exc)
+        finally:
+            client.in_flight.discard(msg.round_id)
+
+    async def _db_call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._db_thread, lambda: fn(*args, **kwargs))
+        except (ValueError, LookupError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a full disk must not stop the game
+            self.metrics.db_errors += 1
+            log_event("db_error", error=f"{type(exc).__name__}: {exc}"[:300])
+            return None
+
+    async def _log_guess(self, client: _Client, msg: p.Round, g: p.GuessMessage) -> None:
+        try:
+            await self._db_call(
+                self._db.log_guess, round_id=msg.round_id, source=msg.source, lat=g.lat,
+                lng=g.lng, session_id=client.session, mode=msg.mode, map=msg.map,
+                game_id=msg.game_id, round_number=msg.round_number,
+                projected_score=g.projected_score, confidence=g.confidence,
+                country=g.country, latency_ms=g.latency_ms, model_id=g.model_id,
+                n_views=len(msg.views))
+        except ValueError as exc:
+            self.metrics.db_errors += 1
+            log_event("db_error", error=str(exc)[:300], round_id=msg.round_id)
+
+    async def _serve_result(self, client: _Client, msg: p.Result) -> None:
+        if self._db is None:   # nothing to store: acknowledge and move on
+            await self._send(client, p.Ack(round_id=msg.round_id))
+            return
+        truth = msg.truth
+        opp = msg.opponent or p.Opponent()
+        try:
+            row = await self._db_call(
+                self._db.log_result, msg.round_id,
+                truth_lat=None if truth is None else truth.lat,
+                truth_lng=None if truth is None else truth.lng, score=msg.score,
+                distance_km=msg.distance_km, opponent_lat=opp.lat, opponent_lng=opp.lng,
+                opponent_score=opp.score)
+        except LookupError:
+            await self._error(client, ProtocolError(
+                "unknown_round", f"no guess was logged for round {msg.round_id}; send results "
+                "only for rounds this server answered", round_id=msg.round_id))
+            return
+        except ValueError as exc:
+            await self._error(client, ProtocolError("bad_message", str(exc)[:300],
+                                                    round_id=msg.round_id))
+            return
+        if row is not None:
+            self.metrics.results_logged += 1
+        log_event("result", round_id=msg.round_id, session=client.session,
+                  score=msg.score, distance_km=msg.distance_km)
+        await self._send(client, p.Ack(round_id=msg.round_id))
+
+
+def _remote(conn: ServerConnection) -> str:
+    try:
+        host, port = conn.remote_address[:2]
+        return f"{host}:{port}"
+    except Exception:  # noqa: BLE001 - only for logs
+        return "?"
+
+
+async def serve(predictor: PredictorLike, *, host: str = "127.0.0.1", port: int = 8765,
+                token: str | None = None, allowed_origins: Sequence[str] | None = None,
+                db_path: str | Path | None = None, limits: Limits | None = None,
+                max_batch: int = 8, max_wait_ms: float = 5.0,
+                model_info: p.ModelInfo | None = None,
+                drain_timeout_s: float = 30.0) -> PigeonServer:
+    """Start a server on the running event loop.
+
+    Args:
+        predictor: has ``predict_batch(list[list[PIL.Image]]) -> list[Guess]``.
+        host, port: where to listen (``port=0``: a free port; read ``.port`` after).
+        token: the pairing token (default: a fresh random one; read ``.token``).
+        allowed_origins: Origin patterns (default ``chrome-extension://*`` and ``none``).
+        db_path: the score log file; None logs nothing.
+        limits: size and count bounds (:class:`~backend.server.limits.Limits`).
+        max_batch, max_wait_ms: micro-batching (``max_batch=1``: off).
+        model_info: what ``welcome`` announces (default: read from the predictor).
+        drain_timeout_s: how long :meth:`PigeonServer.close` waits for rounds in flight.
+
+    Returns:
+        The started :class:`PigeonServer`.
+
+    Raises:
+        OSError: the port is taken; ValueError: a bad origin pattern.
+    """
+    server = PigeonServer(predictor, host=host, port=port, token=token,
+                          allowed_origins=allowed_origins, db_path=db_path,
+                          limits=limits or Limits(), max_batch=max_batch,
+                          max_wait_ms=max_wait_ms, model_info=model_info,
+                          drain_timeout_s=drain_timeout_s)
+    await server.start()
+    return server
