@@ -19,6 +19,7 @@ from typing import Sequence
 from backend.cliutil import UserError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "backend.synthworld.cli",
     "backend.eval.cli",
     "backend.doctor",
     "backend.scorelog.cli",
