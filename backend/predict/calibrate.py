@@ -1,0 +1,144 @@
+"""Fit the projected-score temperature of a bundle on held-out rounds (``calibration.json``).
+
+Runs the bundle's predictor *uncalibrated* (temperature 1) over a dataset CSV, keeps each
+round's candidate distribution, fits the temperature with
+``backend.core.calibration.fit_temperature`` (mean projected = mean actual) and writes
+``calibration.json`` into the bundle (format ``pigeon-calibration/1``: temperature, the
+before/after means and ECE, the data and the refinement settings used). The predictor reads
+it on the next load.
+
+Usage::
+
+    from backend.predict.calibrate import calibrate_bundle
+    result = calibrate_bundle("bundle/", "data/val.csv", limit=500)
+
+    pigeon calibrate --bundle bundle/ --data data/val.csv
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.cliutil import UserError, progress
+from backend.core.calibration import (
+    DEFAULT_BINS,
+    DEFAULT_MAX_CANDIDATES,
+    CalibrationError,
+    CalibrationResult,
+    fit_temperature,
+    log_probs_of,
+)
+from backend.predict.images import ImageError, load_view
+
+
+def collect_distributions(predictor: Any, locations: list[Any], *, batch_size: int = 16,
+                          show_progress: bool = True) -> tuple[list[Any], list[int], list[str]]:
+    """Candidate distributions of each location (uncalibrated), skipping unreadable rounds.
+
+    Returns:
+        ``(distributions, kept_row_numbers, skipped_messages)``.
+    """
+    dists, kept, skipped = [], [], []
+    batches = range(0, len(locations), batch_size)
+    it = progress(batches, total=len(batches), desc="calibrate: predicting",
+                  unit="batch") if show_progress else batches
+    for start in it:
+        rounds, rows = [], []
+        for i in range(start, min(start + batch_size, len(locations))):
+            loc = locations[i]
+            try:
+                rounds.append([load_view(p) for p in loc.image_paths])
+                rows.append(i)
+            except ImageError as exc:
+                skipped.append(f"{loc.id}: {exc}")
+        if not rounds:
+            continue
+        emb, _ = predictor.embed_rounds(rounds)
+        probs = predictor.cell_probabilities(emb)
+        for e, p, i in zip(emb, probs, rows):
+            dists.append(predictor.distribution(e, p))
+            kept.append(i)
+    return dists, kept, skipped
+
+
+def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int | None = None,
+                     batch_size: int = 16, n_bins: int = DEFAULT_BINS,
+                     max_candidates: int | None = DEFAULT_MAX_CANDIDATES, device: str = "cpu",
+                     write: bool = True, show_progress: bool = True) -> CalibrationResult:
+    """Fit and (by default) store the bundle's calibration temperature.
+
+    Args:
+        bundle_dir: the bundle.
+        data_csv: held-out rounds in any layout ``backend.eval.datasets`` reads (not the
+            training data: calibrating on it would fit over-confidence away too little).
+        limit: use only the first N rows.
+        batch_size: rounds per backbone call.
+        n_bins, max_candidates: see ``fit_temperature``.
+        device: torch device of the backbone.
+        write: write ``calibration.json`` into the bundle.
+        show_progress: progress bars on stderr.
+
+    Returns:
+        The ``CalibrationResult``.
+
+    Raises:
+        UserError: unreadable bundle or data, no usable round.
+    """
+    from backend.eval.datasets import DatasetError, load_dataset
+    from backend.model.bundle import load_bundle
+    from backend.predict.bundle_parts import attach_json
+    from backend.predict.predictor import Predictor
+
+    try:
+        ds = load_dataset(data_csv, on_bad_row="skip")
+    except DatasetError as exc:
+        raise UserError(f"{data_csv}: {exc}") from None
+    locations = list(ds)[:limit] if limit else list(ds)
+    if not locations:
+        raise UserError(f"{data_csv} has no usable rows to calibrate on")
+    bundle = load_bundle(bundle_dir, device=device)
+    predictor = Predictor(bundle, calibration_temperature=1.0, geo=None)
+    dists, kept, skipped = collect_distributions(predictor, locations, batch_size=batch_size,
+                                                 show_progress=show_progress)
+    if not dists:
+        raise UserError(f"no round of {data_csv} could be read ({len(skipped)} skipped, e.g. "
+                        f"{skipped[:1]})")
+    bar = progress(range(1), total=1, desc="calibrate: fitting T", unit="T") \
+        if show_progress else None
+
+    def step(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        result = fit_temperature([log_probs_of(d.prob) for d in dists], [d.lat for d in dists],
+                                 [d.lng for d in dists],
+                                 np.array([locations[i].lat for i in kept]),
+                                 np.array([locations[i].lng for i in kept]), n_bins=n_bins,
+                                 max_candidates=max_candidates, on_step=step)
+    except CalibrationError as exc:
+        raise UserError(f"calibration failed: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if write:
+        doc = result.to_dict()
+        doc.update({
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "made_by": "backend.predict.calibrate.calibrate_bundle (pigeon-bot)",
+            "data": {"csv": str(Path(data_csv).resolve()), "layout": ds.layout,
+                     "rows_used": len(kept), "rows_skipped": len(skipped),
+                     "bad_rows": len(ds.bad_rows)},
+            "parameters": {"top_k": predictor.top_k, "refine_temperature": predictor.temperature,
+                           "max_move_km": predictor.max_move_km, "bins": n_bins,
+                           "max_candidates": max_candidates,
+                           "index": bundle.index_path is not None},
+        })
+        attach_json(bundle_dir, "calibration", doc)
+    return result
