@@ -21,8 +21,10 @@ from backend.cliutil import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "backend.synthworld.cli",
     "backend.eval.cli",
+    "backend.predict.cli",
     "backend.doctor",
     "backend.scorelog.cli",
+    "backend.server.cli",
     "bot.arena.cli",
     "bot.screenbot.cli",
 )
