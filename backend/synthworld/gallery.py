@@ -8,6 +8,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +34,11 @@ GALLERY_PLACES: tuple[tuple[str, float, float, int], ...] = (
 
 
 def caption(name: str, s: Scene) -> str:
-    return (f"{name}  {s.country} {s.admin1.split(':')[-1][:18]}  {s.koppen}  month {s.month}  "
-            f"{s.elevation_m:.0f} m  {s.pop_density:.0f}/km²  drives {s.driving_side}  "
-            f"{s.script}  landmarks {len(s.landmarks)}")
+    """One ASCII line of the facts behind a row (PIL's default font has no accents)."""
+    text = (f"{name}: {s.country} {s.admin1.split(':')[-1][:16]}, {s.koppen}, month {s.month}, "
+            f"{s.elevation_m:.0f} m, {s.pop_density:.0f}/km2, drives {s.driving_side}, "
+            f"{s.script}, {len(s.landmarks)} landmark(s)")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def make_gallery(out: str | Path, *, size: int = 96, seed: int = 0) -> Path:

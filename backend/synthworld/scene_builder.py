@@ -28,6 +28,8 @@ from backend.synthworld.scene import HORIZON_AZIMUTHS, KOPPEN_CODES, Landmark, S
 
 HORIZON_DISTANCES_KM = (3.0, 8.0, 20.0)
 MAX_LANDMARKS = 3
+COAST_KM = 25.0
+"""A point this close to land takes that land's country and admin-1."""
 
 _SCRIPT_OF_LANGUAGE = {
     **dict.fromkeys(("ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn", "tt", "ba"),
@@ -174,15 +176,36 @@ class SceneBuilder:
     def default(cls) -> "SceneBuilder":
         """The builder on the project's geographic assets (``make setup`` builds them).
 
+        Uses the geo layer's parts directly: admin polygons (points within 25 km of a coast
+        take the nearest country), Köppen, elevation, population density, the country table.
+
         Raises:
             AssetsMissing (a UserError): the assets are not built.
         """
-        from backend.geo.lookup import GeoLookup
+        from backend.geo.admin import AdminAreas
+        from backend.geo.countries import driving_side
+        from backend.geo.elevation import Elevation
+        from backend.geo.koppen import Koppen
+        from backend.geo.population import PopulationDensity
 
-        geo = GeoLookup.default()
-        return cls(country_of=geo.country, admin1_of=geo.admin1, koppen_of=geo.koppen,
-                   elevation_of=geo.elevation, density_of=geo.population_density,
-                   driving_side_of=geo.driving_side, places=PlacesIndex.default())
+        areas = AdminAreas.default()
+        koppen, elevation, density = Koppen.load(), Elevation.load(), PopulationDensity.load()
+
+        def country_of(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+            return areas.country_of(lat, lng, nearest_km=COAST_KM)
+
+        def admin1_of(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+            return areas.admin1_of(lat, lng, nearest_km=COAST_KM)
+
+        def density_of(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+            return density.density(lat, lng, iso2=country_of(lat, lng))
+
+        def sides(iso2: np.ndarray) -> np.ndarray:
+            return np.array([driving_side(c) for c in iso2])
+
+        return cls(country_of=country_of, admin1_of=admin1_of, koppen_of=koppen.classify,
+                   elevation_of=elevation.elevation_m, density_of=density_of,
+                   driving_side_of=sides, places=PlacesIndex.default())
 
     def build(self, lat: Any, lng: Any, months: Sequence[int],
               seeds: Sequence[int]) -> list[Scene]:
