@@ -116,18 +116,23 @@ def unpack_meta(arr: np.ndarray) -> dict[str, Any]:
     return json.loads(str(arr[()]))
 
 
-def load_npz(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Load one ``.npz`` asset fully into memory.
+def load_npz(name: str, keys: list[str] | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Load one ``.npz`` asset (all its arrays, or only ``keys``) into memory.
 
     Returns:
-        ``(arrays, meta)``: every array but ``meta``, and the metadata dict.
+        ``(arrays, meta)``: the arrays but ``meta``, and the metadata dict.
 
     Raises:
         AssetsMissing: the asset is not built, or it was written by another format version.
     """
     path = asset_path(name)
     with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+        wanted = npz.files if keys is None else [k for k in npz.files if k in keys or k == "meta"]
+        missing = [k for k in (keys or []) if k not in npz.files]
+        if missing:
+            raise AssetsMissing(f"{path} lacks {missing}: it is from an older build; {FIX}")
+        arrays = {k: npz[k] for k in wanted}
     meta = unpack_meta(arrays.pop("meta")) if "meta" in arrays else {}
     if meta.get("format") != ASSETS_FORMAT:
         raise AssetsMissing(
