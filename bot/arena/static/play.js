@@ -111,6 +111,7 @@ function makeMap(el, interactive) {
 
 let guessMap = null;
 let resultMap = null;
+let resultPins = null;
 
 function placePin(latlng) {
   if (document.body.dataset.phase !== 'guessing' || document.body.dataset.guessed === 'true') return;
@@ -162,6 +163,7 @@ function renderPlayers(state) {
 function startRound(state) {
   ui.round = state.round.number;
   ui.views = state.round.views;
+  $('#viewer').dataset.views = String(ui.views);
   ui.pin = null;
   if (ui.marker) { ui.marker.remove(); ui.marker = null; }
   $('#result').hidden = true;
@@ -195,17 +197,17 @@ async function showResult(state, n) {
     for (const c of r) { const td = document.createElement(i ? 'td' : 'th'); td.textContent = c; tr.append(td); }
     return tr;
   }));
-  if (!resultMap) resultMap = makeMap('result-map', false);
-  resultMap.eachLayer((l) => { if (l instanceof L.CircleMarker || l instanceof L.Polyline) if (!(l instanceof L.GeoJSON)) l.remove(); });
+  if (!resultMap) { resultMap = makeMap('result-map', false); resultPins = L.layerGroup().addTo(resultMap); }
+  resultPins.clearLayers();
   const truth = [res.truth.lat, res.truth.lng];
   const pts = [truth];
-  L.circleMarker(truth, { radius: 8, color: '#111', fillColor: '#2e7d32', fillOpacity: 1 }).addTo(resultMap);
+  L.circleMarker(truth, { radius: 8, color: '#111', fillColor: '#2e7d32', fillOpacity: 1 }).addTo(resultPins);
   for (const g of res.guesses) {
     if (g.timed_out) continue;
     const p = [g.lat, g.lng];
     pts.push(p);
-    L.circleMarker(p, { radius: 6, color: '#111', fillColor: g.player_id === state.you ? '#fca311' : '#e53935', fillOpacity: 1 }).addTo(resultMap);
-    L.polyline([p, truth], { color: '#222', dashArray: '4 4', weight: 1.5 }).addTo(resultMap);
+    L.circleMarker(p, { radius: 6, color: '#111', fillColor: g.player_id === state.you ? '#fca311' : '#e53935', fillOpacity: 1 }).addTo(resultPins);
+    L.polyline([p, truth], { color: '#222', dashArray: '4 4', weight: 1.5 }).addTo(resultPins);
   }
   setTimeout(() => { resultMap.invalidateSize(); resultMap.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 6 }); }, 50);
   $('#next-button').hidden = finished;
@@ -223,6 +225,7 @@ function render(state) {
   body.dataset.phase = state.phase;
   body.dataset.gameId = state.game_id;
   body.dataset.mode = state.mode;
+  body.dataset.you = state.you;
   renderPlayers(state);
   if (state.phase === 'lobby') { status('waiting for the opponent to join…'); return; }
   const r = state.round;

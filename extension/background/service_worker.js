@@ -1,0 +1,122 @@
+// The service worker: one websocket to the backend, one handler map for every message from
+// the content scripts and the popup, the tab capture, and the site requests (content-script
+// fetches are bound by the page's CORS rules, so network calls go through here).
+import { BackendConnection } from '../lib/connection.js';
+import { loadSettings, saveSettings, validateSettings } from '../lib/settings.js';
+import { checkMessage, result as resultMessage, round as roundMessage } from '../lib/protocol.js';
+import { isAllowedSiteUrl } from '../lib/site_requests.js';
+
+const VERSION = chrome.runtime.getManifest().version;
+const startedAt = Date.now();
+let settings = null;
+let conn = null;
+const requestLog = [];       // every site request this worker made: {t, method, url, status}
+const MAX_LOG = 500;
+
+function connect() {
+  if (conn) conn.close();
+  conn = null;
+  if (!settings || settings.mode === 'off') return;
+  conn = new BackendConnection({ url: settings.backendUrl, token: settings.token, version: VERSION });
+  conn.connect();
+}
+
+const ready = (async () => {
+  settings = await loadSettings();
+  connect();
+})();
+
+function status() {
+  return {
+    state: conn ? conn.state : 'off', detail: conn ? conn.detail : 'mode is off',
+    model: conn && conn.welcome ? conn.welcome.model : null, mode: settings.mode,
+    views: settings.views, overlay: settings.overlay, workerStartedAt: startedAt,
+  };
+}
+
+async function capture(sender) {
+  const windowId = sender.tab ? sender.tab.windowId : chrome.windows.WINDOW_ID_CURRENT;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const dataUrl = await chrome.tabs.captureVisibleTab(windowId, { format: 'jpeg', quality: 85 });
+      return { dataUrl, t: Date.now() };
+    } catch (err) {
+      // Chrome allows about 2 captures a second: wait for the quota, do not give up
+      if (attempt < 20 && /MAX_CAPTURE|quota|exceeds/i.test(String(err.message))) {
+        await new Promise((r) => setTimeout(r, 150));
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+async function siteFetch({ url, method = 'GET', body = null, headers = {}, credentials = 'omit', retryOn400 = 0 }) {
+  if (!isAllowedSiteUrl(url)) throw new Error(`the extension does not call ${url}`);
+  for (let attempt = 0; ; attempt += 1) {
+    const res = await fetch(url, {
+      method, credentials,
+      headers: { ...(body !== null ? { 'Content-Type': 'application/json' } : {}), 'X-Pigeon-Client': `extension/${VERSION}`, ...headers },
+      body: body !== null ? JSON.stringify(body) : undefined,
+    });
+    requestLog.push({ t: Date.now(), method, url, status: res.status });
+    if (requestLog.length > MAX_LOG) requestLog.shift();
+    if (res.status === 400 && attempt < retryOn400) { await new Promise((r) => setTimeout(r, 300 * (attempt + 1))); continue; }
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+    return { status: res.status, ok: res.ok, json, text: json === null ? text.slice(0, 500) : null };
+  }
+}
+
+async function requireConnection() {
+  if (!conn) throw new Error(settings.mode === 'off' ? 'the extension is off' : 'not paired');
+  await conn.ready(4000);
+  return conn;
+}
+
+const handlers = {
+  async status() { return status(); },
+  async getSettings() { return { ...settings }; },
+  async saveSettings(msg) {
+    settings = await saveSettings(msg.settings);
+    connect();
+    return { ...settings };
+  },
+  async checkSettings(msg) { return validateSettings(msg.settings).errors; },
+  async capture(_msg, sender) { return capture(sender); },
+  async predict(msg) {
+    const c = await requireConnection();
+    const m = checkMessage(roundMessage(msg.round));
+    const t0 = Date.now();
+    const guess = await c.request(m);
+    return { ...guess, roundTripMs: Date.now() - t0 };
+  },
+  async result(msg) {
+    const c = await requireConnection();
+    return c.request(checkMessage(resultMessage(msg.result)), 10000);
+  },
+  async siteFetch(msg) { return siteFetch(msg.request); },
+  async requestLog() { return requestLog.slice(); },
+  async reconnect() { connect(); return status(); },
+};
+
+chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  const handler = msg && handlers[msg.type];
+  if (!handler) { sendResponse({ ok: false, error: `unknown request ${msg && msg.type}` }); return false; }
+  ready
+    .then(() => handler(msg, sender))
+    .then((value) => sendResponse({ ok: true, value }))
+    .catch((err) => sendResponse({ ok: false, error: String(err && err.message ? err.message : err) }));
+  return true;   // the answer comes asynchronously
+});
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes.settings) {
+    settings = validateSettings(changes.settings.newValue).settings;
+    connect();
+  }
+});
+
+// for tests and debugging from the worker's console
+globalThis.pigeon = { handlers, status, get settings() { return settings; }, get conn() { return conn; }, requestLog };
