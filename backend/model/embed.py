@@ -198,6 +198,31 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
     return summary
 
 
+def save_embedding_set(emb: EmbeddingSet, out_dir: str | Path, *,
+                       shard_size: int = 65536) -> Path:
+    """Write embeddings computed elsewhere (e.g. SynthWorld, tests) in the same shard format.
+
+    ``emb.meta`` should describe the backbone (``"backbone": Backbone.describe()``) and data.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(emb)
+    n_shards = max(1, -(-n // shard_size))
+    meta = {**emb.meta, "format": EMBEDDINGS_FORMAT, "num_locations": n, "num_shards": n_shards,
+            "parameters": {**emb.meta.get("parameters", {}), "shard_size": shard_size},
+            "fingerprint": emb.meta.get("fingerprint", "external")}
+    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    for k in range(n_shards):
+        sl = slice(k * shard_size, min(n, (k + 1) * shard_size))
+        rows = {"index": list(range(n))[sl], "id": list(emb.ids[sl]),
+                "latlng": emb.latlng[sl].tolist(), "emb": [emb.embeddings[sl]],
+                "month": emb.month[sl].tolist(), "heading": emb.heading[sl].tolist(),
+                "n_views": emb.n_views[sl].tolist()}
+        _write_shard(out / f"shard-{k:05d}.npz", rows, [], [])
+    (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return out
+
+
 def load_embeddings(path: str | Path) -> EmbeddingSet:
     """Read the shards of :func:`embed_dataset` back, in dataset order.
 

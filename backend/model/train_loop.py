@@ -1,0 +1,110 @@
+"""Pieces every training loop here shares: torchrun/DDP context, data order, LR schedule.
+
+- :class:`DistContext` reads torchrun's environment (``RANK``, ``WORLD_SIZE``,
+  ``LOCAL_RANK``); with ``WORLD_SIZE > 1`` it starts the process group (NCCL on CUDA, gloo
+  on CPU) and wraps modules in ``DistributedDataParallel``.
+- :func:`epoch_order` gives the data order of an epoch as a pure function of
+  ``(seed, epoch, rank)``, so a resumed run sees exactly the batches it would have seen.
+- :func:`cosine_schedule`: linear warmup, then cosine decay to 0.
+
+Usage::
+
+    dist = DistContext.from_env("cuda")
+    model = dist.wrap(model)
+    for epoch in ...:
+        order = epoch_order(n, seed, epoch, dist.rank, dist.world_size)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class DistContext:
+    """Where this process sits in a (possibly single-process) run."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+    initialized_here: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls, device: str = "cpu") -> "DistContext":
+        """From torchrun's environment; starts the process group when ``WORLD_SIZE > 1``."""
+        rank = int(os.environ.get("RANK", 0))
+        world = int(os.environ.get("WORLD_SIZE", 1))
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        dev = torch.device(device)
+        if dev.type == "cuda" and world > 1:
+            dev = torch.device("cuda", local)
+            torch.cuda.set_device(dev)
+        started = False
+        if world > 1:
+            import torch.distributed as td
+
+            if not td.is_initialized():
+                td.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+                started = True
+        return cls(rank, world, local, dev, started)
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``DistributedDataParallel(module)`` when distributed, else the module itself."""
+        if self.world_size == 1:
+            return module
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        # auxiliary heads without targets in a batch get no gradient: allow unused params
+        return DDP(module, device_ids=ids, find_unused_parameters=True)
+
+    def barrier(self) -> None:
+        if self.world_size > 1:
+            import torch.distributed as td
+
+            td.barrier()
+
+    def close(self) -> None:
+        if self.initialized_here:
+            import torch.distributed as td
+
+            td.barrier()
+            td.destroy_process_group()
+
+
+def per_rank_count(n: int, world_size: int) -> int:
+    """Samples each rank sees per epoch (the order is padded so ranks stay in step)."""
+    return math.ceil(n / world_size)
+
+
+def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1
+                ) -> torch.Tensor:
+    """This rank's sample order for ``epoch``: a seeded permutation, padded by wrapping so
+    every rank gets :func:`per_rank_count` samples."""
+    g = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))
+    perm = torch.randperm(n, generator=g)
+    total = per_rank_count(n, world_size) * world_size
+    if total > n:
+        perm = torch.cat([perm, perm[: total - n]])
+    return perm[rank::world_size]
+
+
+def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0
+                    ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup for ``warmup_steps``, then cosine decay to 0 at ``total_steps``."""
+    def factor(step: int) -> float:
+        if warmup_steps and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        span = max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup_steps) / span)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)

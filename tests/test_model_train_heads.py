@@ -1,0 +1,127 @@
+"""Training the heads with main(argv): loss falls, exact resume, checkpoints, validation, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+import torch
+
+from backend.cliutil import UserError
+from backend.geocells import Geocells
+from backend.model.aux_targets import AUX_FORMAT, AuxTargets
+from backend.model.backbone import build_backbone
+from backend.model.checkpoint import load_checkpoint
+from backend.model.embed import EmbeddingSet, save_embedding_set
+from backend.model.heads import heads_from_state
+from backend.model.train_heads import main
+
+CENTRES = [(45.0, 5.0), (40.0, -100.0), (-25.0, 135.0), (-10.0, -55.0)]
+
+
+def make_geocells(path: Path) -> Path:
+    polys = [shapely.box(lng - 8, lat - 8, lng + 8, lat + 8) for lat, lng in CENTRES]
+    cells = Geocells(polys, np.array(CENTRES), countries=["A", "B", "C", "D"],
+                     iso2=["AA", "BB", "CC", "DD"], admin1=["a", "b", "c", "d"],
+                     n_points=[50] * 4, metadata={"made_by": "test"})
+    cells.save(path)
+    return path
+
+
+def make_embeddings(path: Path, n: int = 160, dim: int = 16, seed: int = 0) -> EmbeddingSet:
+    rng = np.random.default_rng(seed)
+    cell = rng.integers(0, 4, n)
+    centres = np.array(CENTRES)
+    latlng = centres[cell] + rng.normal(0, 2.0, (n, 2))
+    protos = rng.normal(0, 1, (4, dim))
+    emb = (protos[cell] + rng.normal(0, 0.7, (n, dim))).astype(np.float32)
+    es = EmbeddingSet(ids=[f"p{i}" for i in range(n)], latlng=latlng, embeddings=emb,
+                      month=rng.integers(-1, 12, n), heading=np.zeros(n, np.float32),
+                      n_views=np.ones(n, np.int64),
+                      meta={"backbone": {"config_name": "synthetic", "embedding_dim": dim},
+                            "dataset": {"kind": "synthetic clusters"}})
+    save_embedding_set(es, path, shard_size=64)
+    return es
+
+
+def make_aux(path: Path, es: EmbeddingSet) -> Path:
+    n = len(es)
+    reg = np.stack([es.latlng[:, 0] * 10, es.latlng[:, 1], np.cos(np.radians(es.latlng[:, 0])),
+                    np.ones(n), np.full(n, np.nan), es.latlng[:, 0]], axis=1).astype(np.float32)
+    koppen = (np.abs(es.latlng[:, 0]) // 10).astype(np.int64)
+    AuxTargets(es.ids, koppen, reg, meta={"format": AUX_FORMAT}).save(path)
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path):
+    gc = make_geocells(tmp_path / "geocells.json")
+    es = make_embeddings(tmp_path / "emb")
+    return tmp_path, gc, es
+
+
+def _losses(out: Path) -> list[float]:
+    lines = [json.loads(s) for s in (out / "train_log.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in lines if "loss" in r]
+
+
+def _base(tmp_path: Path, gc: Path, out: str) -> list[str]:
+    return ["--embeddings", str(tmp_path / "emb"), "--geocells", str(gc), "--out",
+            str(tmp_path / out), "--quiet", "--seed", "1"]
+
+
+def test_loss_falls_on_fixed_batch_and_validation_in_km(setup):
+    tmp_path, gc, es = setup
+    make_aux(tmp_path / "aux.npz", es)
+    rc = main(_base(tmp_path, gc, "run") + ["--batch-size", "256", "--max-steps", "40",
+                                            "--lr", "3e-2", "--aux", str(tmp_path / "aux.npz"),
+                                            "--epochs", "40"])
+    assert rc == 0
+    losses = _losses(tmp_path / "run")
+    assert len(losses) == 40 and losses[-1] < 0.5 * losses[0]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    last = metrics["last"]
+    assert last["n"] == 16 and last["geocell_top1"] > 0.8 and last["median_km"] < 1000
+    # the heads file carries config, target stats and where the embeddings came from
+    state = torch.load(tmp_path / "run" / "heads.pt", weights_only=True)
+    heads = heads_from_state(state)
+    assert heads.config.num_cells == 4 and heads.config.embedding_dim == 16
+    assert state["training"]["backbone"]["config_name"] == "synthetic"
+    assert abs(float(heads.reg_mean[3]) - 1.0) < 1e-6 and float(heads.reg_std[4]) == 1.0
+    log = [json.loads(s) for s in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert {"loss_geocell", "loss_regression", "loss_koppen", "loss_month"} <= set(log[0])
+
+
+def test_resume_continues_exactly(setup):
+    tmp_path, gc, _ = setup
+    common = ["--batch-size", "32", "--epochs", "3", "--aux", "none", "--dropout", "0.2"]
+    main(_base(tmp_path, gc, "full") + common)
+    full = _losses(tmp_path / "full")
+    assert len(full) == 15  # 144 train locations / 32 -> 5 steps x 3 epochs
+    main(_base(tmp_path, gc, "part") + common + ["--stop-after", "7"])
+    ck = load_checkpoint(tmp_path / "part" / "checkpoint-last.pt", kind="heads")
+    assert ck["step"] == 7 and ck["config"]["batch_size"] == 32
+    # continue (mid-epoch) to the full length: same losses, step for step
+    main(_base(tmp_path, gc, "part") + common + ["--resume", "auto"])
+    assert _losses(tmp_path / "part") == full
+    a = torch.load(tmp_path / "full" / "heads.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "part" / "heads.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bad_inputs_are_user_errors(setup):
+    tmp_path, gc, _ = setup
+    with pytest.raises(UserError, match="--embeddings"):
+        main(["--geocells", str(gc), "--out", str(tmp_path / "x"), "--quiet"])
+    with pytest.raises(UserError, match="no embeddings.json"):
+        main(["--embeddings", str(tmp_path), "--geocells", str(gc), "--out",
+              str(tmp_path / "x"), "--quiet"])
+    with pytest.raises(UserError, match="does not exist"):
+        main(_base(tmp_path, tmp_path / "nope.json", "x"))
+    with pytest.raises(UserError, match="--batch-size must be >= 1"):
+        main(_base(tmp_path, gc, "x") + ["--batch-size", "0"])
+    with pytest.raises(UserError, match="checkpoint .* does not exist"):
+        main(_base(tmp_path, gc, "x") + ["--resume", str(tmp_path / "none.pt"), "--aux", "none"])
