@@ -3,9 +3,10 @@
 Two grids, both returned as a ``backend.geocells.Geocells`` (so training, the bundle and the
 predictor use them exactly like semantic cells):
 
-- ``equal_area``: ``n_bands`` latitude bands equally spaced in sin(latitude) (so every band
-  has the same area); band ``b`` is cut into ``round(pi * n_bands * cos(mid-latitude))``
-  columns, which makes the cells nearly square and of nearly equal area.
+- ``equal_area``: ``n_bands`` latitude bands of equal height h = 180°/n_bands; each band
+  is cut into as many equal columns as its area holds cells of area h² (at least one), so
+  every cell has nearly the same area on the sphere (within a few %, rounding) and cells
+  near the equator are nearly square.
 - ``equal_angle``: ``step_deg`` x ``step_deg`` boxes in latitude/longitude.
 
 Only cells holding at least ``min_points`` training points are kept (an empty class teaches
@@ -34,12 +35,13 @@ GRID_KINDS = ("equal_area", "equal_angle")
 
 
 def _equal_area_boxes(n_bands: int) -> list[tuple[float, float, float, float]]:
-    edges = np.degrees(np.arcsin(np.linspace(-1.0, 1.0, n_bands + 1)))
+    height = math.pi / n_bands  # band height in radians; the target cell area is height²
+    edges = np.linspace(-90.0, 90.0, n_bands + 1)
     boxes = []
     for b in range(n_bands):
         lo, hi = float(edges[b]), float(edges[b + 1])
-        mid = math.radians((lo + hi) / 2)
-        cols = max(1, int(round(math.pi * n_bands * math.cos(mid))))
+        band_area = 2 * math.pi * (math.sin(math.radians(hi)) - math.sin(math.radians(lo)))
+        cols = max(1, int(round(band_area / height ** 2)))
         lng_edges = np.linspace(-180.0, 180.0, cols + 1)
         boxes += [(float(lng_edges[c]), lo, float(lng_edges[c + 1]), hi) for c in range(cols)]
     return boxes
@@ -97,7 +99,7 @@ def make_grid_cells(lat: Any, lng: Any, *, kind: str = "equal_area", n_bands: in
     Args:
         lat, lng: ``(n,)`` training points in degrees.
         kind: ``"equal_area"`` or ``"equal_angle"``.
-        n_bands: latitude bands of the equal-area grid (18 gives about 400 cells on the
+        n_bands: latitude bands of the equal-area grid (18 gives about 410 cells on the
             globe, ~1100 km across).
         step_deg: box size of the equal-angle grid.
         min_points: cells with fewer training points are dropped (>= 1).
