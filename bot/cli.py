@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.eval.cli",
     "backend.predict.cli",
     "backend.doctor",
+    "backend.geocells.cli",
     "backend.scorelog.cli",
     "backend.server.cli",
     "bot.arena.cli",

@@ -186,3 +186,30 @@ def load_areas(admin2_path: str | Path | None = None) -> list[Area]:
     if admin2_path is not None:
         areas = load_admin2(admin2_path, areas)
     return areas
+
+
+def restrict_to_countries(areas: Sequence[Area], lat: np.ndarray, lng: np.ndarray,
+                          countries: Sequence[str]) -> tuple[list[Area], np.ndarray]:
+    """Keep only the areas of some countries and the points that fall in them.
+
+    Args:
+        areas: all areas.
+        lat, lng: the points.
+        countries: ISO-2 codes (case-insensitive).
+
+    Returns:
+        ``(kept_areas, keep_mask)``: a point is kept when the area it belongs to among *all*
+        areas (containment, else nearest) is in one of the countries.
+
+    Raises:
+        UserError: a code that matches no area.
+    """
+    wanted = {c.strip().upper() for c in countries if c.strip()}
+    known = {a.iso2 for a in areas}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise UserError(f"unknown country codes {unknown}; use ISO 3166-1 alpha-2 codes such "
+                        "as FR,DE,JP")
+    owner = assign_points_to_areas(lat, lng, areas)
+    keep_area = np.array([a.iso2 in wanted for a in areas])
+    return [a for a in areas if a.iso2 in wanted], keep_area[owner]

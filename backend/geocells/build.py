@@ -28,8 +28,9 @@ from backend.core.geodesy import spherical_mean, validate_latlng
 from backend.geocells.areas import Area, assign_points_to_areas
 from backend.geocells.cells import FORMAT, Geocells
 from backend.geocells.merge import WorkCell, group_areas
-from backend.geocells.optics_split import PIGEON_OPTICS, split_points
-from backend.geocells.voronoi import polygonal, voronoi_partition
+from backend.geocells.optics_split import PIGEON_OPTICS
+from backend.geocells.split_cell import split_cell
+from backend.geocells.voronoi import polygonal
 
 
 class GeocellParamError(ValueError):
@@ -86,20 +87,9 @@ def _cell_parts(wc: WorkCell, parent: Any, lat: np.ndarray, lng: np.ndarray,
     pts = wc.points
     if wc.n <= params.max_points:
         return [(pts, parent)]
-    parts = split_points(lat[pts], lng[pts], params.min_points, params.max_points, params.optics)
-    polys = voronoi_partition(parent, lat[pts], lng[pts], parts)
-    # a part left without area (its points all sit on others' coordinates or outside the
-    # parent) joins the part whose polygon is nearest to its points
-    empty = [k for k, g in enumerate(polys) if g.is_empty or g.area == 0]
-    if empty:
-        keep = [k for k in range(len(parts)) if k not in empty]
-        merged = {k: [parts[k]] for k in keep}
-        for k in empty:
-            probe = shapely.multipoints(np.stack([lng[pts[parts[k]]], lat[pts[parts[k]]]], 1))
-            d = shapely.distance(probe, np.array([polys[j] for j in keep], dtype=object))
-            merged[keep[int(np.argmin(d))]].append(parts[k])
-        return [(pts[np.sort(np.concatenate(merged[k]))], polys[k]) for k in keep]
-    return [(pts[p], g) for p, g in zip(parts, polys)]
+    parts = split_cell(parent, lat[pts], lng[pts], params.min_points, params.max_points,
+                       params.optics)
+    return [(pts[p], g) for p, g in parts]
 
 
 def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
