@@ -70,16 +70,21 @@ def _open_views(loc: Any) -> list[Any]:
     return views
 
 
-def _detailed(predictor: Any, rounds: list[list[Any]]) -> tuple[list[Any], np.ndarray,
-                                                                  dict[str, np.ndarray]]:
-    """Predictor path: guesses plus cell probabilities and auxiliary head outputs."""
+def _detailed(predictor: Any, rounds: list[list[Any]]
+              ) -> tuple[list[Any], np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Predictor path: guesses, cell probabilities, auxiliary head outputs, and the most
+    probable candidate of each distribution (the paper's pin) as ``(B, 2)`` lat/lng."""
     import torch
 
     emb, shared = predictor.embed_rounds(rounds)
     probs = predictor.cell_probabilities(emb)
     per_round = {k: v / len(rounds) for k, v in shared.items()}
-    guesses = [predictor.guess_from_distribution(predictor.distribution(e, p), per_round)
-               for e, p in zip(emb, probs)]
+    guesses, argmax_pins = [], []
+    for e, p in zip(emb, probs):
+        dist = predictor.distribution(e, p)
+        guesses.append(predictor.guess_from_distribution(dist, per_round))
+        j = int(np.argmax(dist.prob))
+        argmax_pins.append((float(dist.lat[j]), float(dist.lng[j])))
     aux: dict[str, np.ndarray] = {}
     heads = getattr(predictor, "heads", None)
     if heads is not None:
@@ -98,11 +103,12 @@ def _detailed(predictor: Any, rounds: list[list[Any]]) -> tuple[list[Any], np.nd
             for j, name in enumerate(REGRESSION_TARGETS):
                 if name in names:
                     aux[names[name]] = units[:, j].astype(np.float64)
-    return guesses, probs, aux
+    return guesses, probs, aux, np.array(argmax_pins, dtype=np.float64).reshape(-1, 2)
 
 
 def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
-                    on_bad_image: str = "fail", show_progress: bool = True) -> Predictions:
+                    on_bad_image: str = "fail", pin: str = "expected",
+                    show_progress: bool = True) -> Predictions:
     """Run the predictor over every location.
 
     Args:
@@ -111,6 +117,9 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
         batch_size: locations per ``predict_batch`` call.
         on_bad_image: ``"fail"`` raises on an unreadable image; ``"skip"`` leaves the
             location out and lists it in ``Predictions.skipped``.
+        pin: ``"expected"`` — the guess's pin (ours: the expected-score maximiser);
+            ``"argmax"`` — the most probable candidate (the paper's pin; for a plain
+            ``predict_batch`` model, the first of ``Guess.top_k``).
         show_progress: progress bar on stderr.
 
     Returns:
@@ -122,10 +131,12 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if pin not in ("expected", "argmax"):
+        raise ValueError(f"pin must be 'expected' or 'argmax', got {pin!r}")
     detailed = all(hasattr(predictor, a) for a in
                    ("embed_rounds", "cell_probabilities", "distribution",
                     "guess_from_distribution"))
-    kept, guesses, probs, skipped = [], [], [], []
+    kept, guesses, probs, skipped, pins = [], [], [], [], []
     aux_parts: dict[str, list[np.ndarray]] = {}
     t0 = time.perf_counter()
     batches = [dataset.locations[i:i + batch_size]
@@ -147,12 +158,15 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
         if not rounds:
             continue
         if detailed:
-            g, p, aux = _detailed(predictor, rounds)
+            g, p, aux, top = _detailed(predictor, rounds)
             probs.append(p)
+            pins += [tuple(t) for t in top]
             for k, v in aux.items():
                 aux_parts.setdefault(k, []).append(v)
         else:
             g = list(predictor.predict_batch(rounds))
+            pins += [(x.top_k[0].lat, x.top_k[0].lng) if getattr(x, "top_k", None)
+                     else (x.lat, x.lng) for x in g]
         if len(g) != len(rounds):
             raise UserError(f"the predictor returned {len(g)} guesses for {len(rounds)} "
                             "locations")
@@ -161,10 +175,14 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
     if not kept:
         raise UserError(f"{dataset.path}: no location could be predicted "
                         f"({len(skipped)} unreadable)")
+    if pin == "argmax":
+        lat = np.array([q[0] for q in pins], dtype=np.float64)
+        lng = np.array([q[1] for q in pins], dtype=np.float64)
+    else:
+        lat = np.array([g.lat for g in guesses], dtype=np.float64)
+        lng = np.array([g.lng for g in guesses], dtype=np.float64)
     return Predictions(
-        locations=kept,
-        lat=np.array([g.lat for g in guesses], dtype=np.float64),
-        lng=np.array([g.lng for g in guesses], dtype=np.float64),
+        locations=kept, lat=lat, lng=lng,
         projected=np.array([getattr(g, "projected_score", np.nan) for g in guesses],
                            dtype=np.float64),
         guess_country=[getattr(g, "country", None) for g in guesses],
