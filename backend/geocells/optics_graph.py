@@ -83,8 +83,9 @@ def optics_xi_labels(x: np.ndarray, min_samples: int, xi: float) -> np.ndarray:
     from sklearn.cluster import cluster_optics_xi
 
     ordering, _core, reach, pred = optics_graph(x, min_samples)
-    labels, _clusters = cluster_optics_xi(reachability=reach, predecessor=pred,
-                                          ordering=ordering, min_samples=min_samples,
-                                          min_cluster_size=None, xi=xi,
-                                          predecessor_correction=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero reachability: duplicates
+        labels, _clusters = cluster_optics_xi(reachability=reach, predecessor=pred,
+                                              ordering=ordering, min_samples=min_samples,
+                                              min_cluster_size=None, xi=xi,
+                                              predecessor_correction=True)
     return np.asarray(labels, dtype=np.int64)
