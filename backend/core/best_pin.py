@@ -48,6 +48,13 @@ N_REFINED_STARTS = 4
 MAX_ITERATIONS = 50
 TOLERANCE_KM = 0.01
 """Stop refining a start once a step moves it less than this (10 m)."""
+GAIN_TOLERANCE = 1e-3
+"""... or once a step gains less than this many points."""
+PRUNE_MASS = 1e-4
+"""The search ignores the least probable candidates holding this much mass together."""
+MAX_STEP = 4.0
+"""Longest step, in units of the fixed-point step (over-relaxation speeds up flat beliefs)."""
+MAX_HALVINGS = 8
 SNAP_KM = 0.05
 """A pin this close to a candidate is put exactly on it."""
 
@@ -144,8 +151,16 @@ def _starts(cands: np.ndarray, p: np.ndarray, scale: float) -> np.ndarray:
 
 def _weiszfeld(x: np.ndarray, cands: np.ndarray, p: np.ndarray, scale: float,
                fx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Safeguarded fixed-point ascent for a batch of points x (S,3); returns (x, E(x))."""
+    """Safeguarded fixed-point ascent for a batch of points x (S,3); returns (x, E(x)).
+
+    Each row keeps its own step length along ``target - x`` (doubled after a success, up to
+    ``MAX_STEP``; halved until ``E`` rises, at most ``MAX_HALVINGS`` times). A row sitting on
+    a candidate stops at once when that candidate is a local maximum: the pull of all other
+    candidates, ``|sum_j p_j e^(-d_j/s) t_j|`` (``t_j`` the unit tangent towards ``c_j``), is
+    no stronger than the cusp's slope, the mass ``p_k`` sitting there.
+    """
     active = np.ones(len(x), dtype=bool)
+    step = np.ones(len(x))
     for _ in range(MAX_ITERATIONS):
         if not active.any():
             break
@@ -153,29 +168,55 @@ def _weiszfeld(x: np.ndarray, cands: np.ndarray, p: np.ndarray, scale: float,
         xa, fa = x[rows], fx[rows]
         cos, d = _arc_km(xa, cands)
         sin = np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
+        on = d < 1e-6
         # an iterate sitting on a candidate leaves that candidate out of the direction
-        a = np.where(d < 1e-6, 0.0, p[None, :] * np.exp(-d / scale) / np.maximum(sin, 1e-12))
+        a = np.where(on, 0.0, p[None, :] * np.exp(-d / scale) / np.maximum(sin, 1e-12))
         target = a @ cands
-        valid = np.linalg.norm(target, axis=1) > 1e-12
+        pull = np.linalg.norm(target - (a * cos).sum(axis=1)[:, None] * xa, axis=1)
+        cusp = (on * p[None, :]).sum(axis=1)
+        valid = (np.linalg.norm(target, axis=1) > 1e-12) & ~((cusp > 0) & (pull <= cusp))
         target = _normalise(target)
         accepted = np.zeros(len(rows), dtype=bool)
         new_x, new_f = xa.copy(), fa.copy()
-        t = 1.0
-        for _halving in range(12):
+        t = step[rows].copy()
+        for _halving in range(MAX_HALVINGS):
             todo = valid & ~accepted
             if not todo.any():
                 break
-            trial = _normalise(xa[todo] + t * (target[todo] - xa[todo]))
+            trial = _normalise(xa[todo] + t[todo, None] * (target[todo] - xa[todo]))
             ft = _expected(trial, cands, p, scale)
             ok = ft > fa[todo] + 1e-12
             idx = np.flatnonzero(todo)[ok]
             new_x[idx], new_f[idx] = trial[ok], ft[ok]
             accepted[idx] = True
-            t *= 0.5
+            t[todo & ~accepted] *= 0.5
+        step[rows] = np.where(accepted, np.minimum(MAX_STEP, 2.0 * t), 1.0)
+        # iterates creep towards a cusp slowly: jump onto the nearest candidate when it is
+        # at least as good (the cusp test above then stops the row on the next iteration)
+        nearest = cands[np.argmin(d, axis=1)]
+        f_near = _expected(nearest, cands, p, scale)
+        jump = (f_near >= new_f) & ~on.any(axis=1)
+        new_x[jump], new_f[jump] = nearest[jump], f_near[jump]
+        accepted |= jump
         moved_km = EARTH_RADIUS_KM * np.arccos(np.clip(np.sum(new_x * xa, axis=1), -1.0, 1.0))
+        gain = new_f - fa
         x[rows], fx[rows] = new_x, new_f
-        active[rows] = accepted & (moved_km > TOLERANCE_KM)
+        active[rows] = (accepted & (moved_km > TOLERANCE_KM) & (gain > GAIN_TOLERANCE)) | jump
+        # rows that met another row's point are redundant: keep the better one
+        act = np.flatnonzero(active)
+        if len(act) > 1:
+            close = np.triu(x[act] @ x[act].T > np.cos(1.0 / EARTH_RADIUS_KM), k=1)
+            active[act[close.any(axis=0)]] = False
     return x, fx
+
+
+def _search_set(p: np.ndarray) -> np.ndarray:
+    """Indices of the candidates the search uses (see ``PRUNE_MASS``), original order."""
+    if len(p) <= N_CANDIDATE_STARTS:
+        return np.arange(len(p))
+    asc = np.argsort(p, kind="stable")
+    dropped = np.cumsum(p[asc]) <= PRUNE_MASS
+    return np.sort(asc[~dropped])
 
 
 def best_pin(lat: Any, lng: Any, probs: Any, *,
@@ -198,12 +239,16 @@ def best_pin(lat: Any, lng: Any, probs: Any, *,
     scale = score_scale_km(map_size_km)
     keep = p > 0
     la, lo, p = la[keep], lo[keep], p[keep]
-    cands = to_unit_vectors(la, lo)
-    starts = _starts(cands, p, scale)
-    f0 = _expected(starts, cands, p, scale)
+    # search on the candidates that carry all but PRUNE_MASS of the probability (the least
+    # probable ones go: at most PRUNE_MASS * 5000 points anywhere); score on all of them
+    search = _search_set(p)
+    cands = to_unit_vectors(la[search], lo[search])
+    ps = p[search]
+    starts = _starts(cands, ps, scale)
+    f0 = _expected(starts, cands, ps, scale)
     # the best few distinct starts (argsort is stable: ties keep the candidate order)
     order = np.argsort(-f0, kind="stable")[:N_REFINED_STARTS]
-    x, fx = _weiszfeld(starts[order].copy(), cands, p, scale, f0[order].copy())
+    x, fx = _weiszfeld(starts[order].copy(), cands, ps, scale, f0[order].copy())
     best = int(np.argmax(fx))
     x_best = x[best] if fx[best] > f0[order[0]] + 1e-9 else starts[order[0]]
     out_lat, out_lng = (float(v) for v in from_unit_vectors(x_best))

@@ -256,12 +256,17 @@ class Predictor:
                      confidence_radius_km=self.confidence_radius_km)
 
     def guess_from_embedding(self, embedding: np.ndarray,
-                             timings: dict[str, float] | None = None) -> Guess:
-        """Everything after the backbone for one round's (mean) embedding."""
+                             timings: dict[str, float] | None = None,
+                             cell_probs: np.ndarray | None = None) -> Guess:
+        """Everything after the backbone for one round's (mean) embedding.
+
+        ``cell_probs`` skips the heads when the caller already ran them (batched).
+        """
         t0 = time.perf_counter()
-        probs = self.cell_probabilities(np.asarray(embedding).reshape(1, -1))[0]
+        if cell_probs is None:
+            cell_probs = self.cell_probabilities(np.asarray(embedding).reshape(1, -1))[0]
         t1 = time.perf_counter()
-        dist = self.distribution(np.asarray(embedding, dtype=np.float64).ravel(), probs)
+        dist = self.distribution(np.asarray(embedding, dtype=np.float64).ravel(), cell_probs)
         t2 = time.perf_counter()
         t = dict(timings or {})
         t["heads"] = t.get("heads", 0.0) + (t1 - t0) * 1e3
@@ -285,5 +290,8 @@ class Predictor:
                 others check rounds with ``load_views`` first).
         """
         emb, shared = self.embed_rounds(rounds)
+        t0 = time.perf_counter()
+        probs = self.cell_probabilities(emb)
+        shared["heads"] = (time.perf_counter() - t0) * 1e3
         per_round = {k: v / len(rounds) for k, v in shared.items()}
-        return [self.guess_from_embedding(e, per_round) for e in emb]
+        return [self.guess_from_embedding(e, per_round, p) for e, p in zip(emb, probs)]
