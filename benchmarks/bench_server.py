@@ -118,7 +118,7 @@ async def play(url: str, token: str, n_clients: int, rounds: int, frame_views: l
                 await ws.send(frame)
                 msg = p.parse_message(await ws.recv())
                 if not isinstance(msg, p.GuessMessage):
-                    raise RuntimeError(f"expected a guess, got {msg}")
+                    raise TypeError(f"expected a guess, got {msg}")
                 latencies.append((time.perf_counter() - t0) * 1000.0)
 
     t0 = time.perf_counter()

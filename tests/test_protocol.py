@@ -115,11 +115,11 @@ def test_max_views_can_be_lowered():
      "bad_message"),
     ('{"v": 1, "type": "result", "round_id": "r", "truth": {"lat": true, "lng": 0}}',
      "bad_message"),
-    ('{"v": 1, "type": "round", "round_id": "r", "source": "x", "mode": "duels", "map": "w",'
-     ' "views": "abc"}', "bad_message"),
+    (('{"v": 1, "type": "round", "round_id": "r", "source": "x", "mode": "duels", "map": "w",'
+      ' "views": "abc"}'), "bad_message"),
     ('{"v": 1, "type": "error", "code": "nope", "message": "m"}', "bad_message"),
-    ('{"v": 1, "type": "guess", "round_id": "r", "lat": 0, "lng": 0, "projected_score": 1,'
-     ' "confidence": 2, "top_k": [], "latency_ms": 1, "model_id": "m"}', "bad_message"),
+    (('{"v": 1, "type": "guess", "round_id": "r", "lat": 0, "lng": 0, "projected_score": 1,'
+      ' "confidence": 2, "top_k": [], "latency_ms": 1, "model_id": "m"}'), "bad_message"),
 ])
 def test_bad_frames(frame, code):
     with pytest.raises(ProtocolError) as info:

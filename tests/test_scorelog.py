@@ -8,8 +8,14 @@ import sqlite3
 
 import pytest
 
-from backend.scorelog import (SCHEMA_VERSION, SchemaError, ScoreLog, UnknownRoundError,
-                              default_db_path, summarize)
+from backend.scorelog import (
+    SCHEMA_VERSION,
+    SchemaError,
+    ScoreLog,
+    UnknownRoundError,
+    default_db_path,
+    summarize,
+)
 from backend.scorelog import schema as schema_mod
 from bot.cli import main as pigeon
 

@@ -18,8 +18,16 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from backend.core import protocol as p
 from backend.server import Limits, run_server_in_thread, serve
 from backend.server.auth import OriginPolicy, check_token_text, token_matches
-from tests.server_fixtures import (FakePredictor, b64, hello_frame, jpeg_bytes, open_client,
-                                   raw_round, recv_msg, round_frame)
+from tests.server_fixtures import (
+    FakePredictor,
+    b64,
+    hello_frame,
+    jpeg_bytes,
+    open_client,
+    raw_round,
+    recv_msg,
+    round_frame,
+)
 
 
 def run(coro, timeout: float = 60.0):
@@ -332,7 +340,6 @@ def test_run_server_in_thread_for_sync_callers(tmp_path):
 
         assert isinstance(run(client()), p.GuessMessage)
         assert h.metrics()["rounds_served"] == 1
-    with pytest.raises(OSError):
-        with run_server_in_thread(FakePredictor(), port=h.port) as h2:  # noqa: F841
-            with run_server_in_thread(FakePredictor(), port=h2.port):
-                pass
+    with run_server_in_thread(FakePredictor(), port=h.port) as h2, \
+            pytest.raises(OSError, match="address already in use|in use"):
+        run_server_in_thread(FakePredictor(), port=h2.port)

@@ -25,7 +25,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 1
 """The protocol version this module speaks (the ``v`` field of every message)."""
@@ -179,7 +179,7 @@ class ClientInfo:
         return {"kind": self.kind, "version": self.version, "name": self.name}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ClientInfo":
+    def from_dict(cls, d: Any) -> ClientInfo:
         d = _obj(d, "client")
         return cls(kind=_need(d, "kind", "client"), version=_need(d, "version", "client"),
                    name=d.get("name"))
@@ -205,7 +205,7 @@ class ModelInfo:
                 "device": self.device}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ModelInfo":
+    def from_dict(cls, d: Any) -> ModelInfo:
         d = _obj(d, "model")
         return cls(**{k: _need(d, k, "model") for k in ("id", "backbone", "geocells", "device")})
 
@@ -230,7 +230,7 @@ class ServerLimits:
                 "max_pixels": self.max_pixels, "max_in_flight": self.max_in_flight}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ServerLimits":
+    def from_dict(cls, d: Any) -> ServerLimits:
         d = _obj(d, "limits")
         return cls(**{k: _need(d, k, "limits") for k in
                       ("max_message_bytes", "max_views", "max_pixels", "max_in_flight")})
@@ -256,7 +256,7 @@ class View:
         return {"heading": self.heading, "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
 
     @classmethod
-    def from_dict(cls, d: Any, i: int = 0) -> "View":
+    def from_dict(cls, d: Any, i: int = 0) -> View:
         d = _obj(d, f"views[{i}]")
         raw = _need(d, "jpeg", f"views[{i}]")
         if not isinstance(raw, str):
@@ -288,7 +288,7 @@ class Place:
         return {"lat": self.lat, "lng": self.lng, "prob": self.prob, "country": self.country}
 
     @classmethod
-    def from_dict(cls, d: Any, name: str = "place") -> "Place":
+    def from_dict(cls, d: Any, name: str = "place") -> Place:
         d = _obj(d, name)
         return cls(lat=_need(d, "lat", name), lng=_need(d, "lng", name), prob=d.get("prob"),
                    country=d.get("country"))
@@ -313,7 +313,7 @@ class Opponent:
         return {"lat": self.lat, "lng": self.lng, "score": self.score}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Opponent":
+    def from_dict(cls, d: Any) -> Opponent:
         d = _obj(d, "opponent")
         return cls(lat=d.get("lat"), lng=d.get("lng"), score=d.get("score"))
 
@@ -360,7 +360,7 @@ class Hello(_Message):
         return {"token": self.token, "client": self.client.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Hello":
+    def from_dict(cls, d: dict[str, Any]) -> Hello:
         return cls(token=_need(d, "token", "hello"),
                    client=ClientInfo.from_dict(_need(d, "client", "hello")))
 
@@ -386,7 +386,7 @@ class Welcome(_Message):
                 "model": self.model.to_dict(), "limits": self.limits.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Welcome":
+    def from_dict(cls, d: dict[str, Any]) -> Welcome:
         return cls(session_id=_need(d, "session_id", "welcome"),
                    server_version=_need(d, "server_version", "welcome"),
                    model=ModelInfo.from_dict(_need(d, "model", "welcome")),
@@ -434,7 +434,7 @@ class Round(_Message):
                 "map": self.map, "views": [v.to_dict() for v in self.views]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Round":
+    def from_dict(cls, d: dict[str, Any]) -> Round:
         round_id = _ident(_need(d, "round_id", "round"), "round_id")
         try:
             views = _need(d, "views", "round")
@@ -491,7 +491,7 @@ class GuessMessage(_Message):
                 "model_id": self.model_id}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GuessMessage":
+    def from_dict(cls, d: dict[str, Any]) -> GuessMessage:
         top_k = _need(d, "top_k", "guess")
         if not isinstance(top_k, list):
             raise _bad("'top_k' must be a list")
@@ -535,7 +535,7 @@ class Result(_Message):
                 "opponent": None if self.opponent is None else self.opponent.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Result":
+    def from_dict(cls, d: dict[str, Any]) -> Result:
         truth, opp = d.get("truth"), d.get("opponent")
         return cls(round_id=_need(d, "round_id", "result"),
                    truth=None if truth is None else Place.from_dict(truth, "truth"),
@@ -559,7 +559,7 @@ class Ack(_Message):
         return {"round_id": self.round_id, "of": self.of}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Ack":
+    def from_dict(cls, d: dict[str, Any]) -> Ack:
         return cls(round_id=_need(d, "round_id", "ack"), of=d.get("of", "result"))
 
 
@@ -586,12 +586,12 @@ class Error(_Message):
                 "fatal": self.fatal}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Error":
+    def from_dict(cls, d: dict[str, Any]) -> Error:
         return cls(code=_need(d, "code", "error"), message=_need(d, "message", "error"),
                    round_id=d.get("round_id"), fatal=d.get("fatal", False))
 
     @classmethod
-    def from_exception(cls, exc: ProtocolError, *, fatal: bool = False) -> "Error":
+    def from_exception(cls, exc: ProtocolError, *, fatal: bool = False) -> Error:
         """The ``error`` message that answers a :class:`ProtocolError`."""
         return cls(code=exc.code, message=exc.message[:1000], round_id=exc.round_id,
                    fatal=fatal)
@@ -611,7 +611,7 @@ class Ping(_Message):
         return {"nonce": self.nonce} if self.nonce is not None else {}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Ping":
+    def from_dict(cls, d: dict[str, Any]) -> Ping:
         return cls(nonce=d.get("nonce"))
 
 
@@ -622,11 +622,11 @@ class Pong(Ping):
     TYPE: ClassVar[str] = "pong"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Pong":
+    def from_dict(cls, d: dict[str, Any]) -> Pong:
         return cls(nonce=d.get("nonce"))
 
 
-Message = Union[Hello, Welcome, Round, GuessMessage, Result, Ack, Error, Ping, Pong]
+Message = Hello | Welcome | Round | GuessMessage | Result | Ack | Error | Ping | Pong
 
 MESSAGE_TYPES: dict[str, type] = {cls.TYPE: cls for cls in
                                   (Hello, Welcome, Round, GuessMessage, Result, Ack, Error,

@@ -6,10 +6,17 @@ Usage::
     log = ScoreLog(default_db_path())
 """
 
-from backend.scorelog.db import (DB_ENV, RoundRecord, ScoreLog, UnknownRoundError,
-                                 default_db_path)
+from backend.scorelog.db import DB_ENV, RoundRecord, ScoreLog, UnknownRoundError, default_db_path
 from backend.scorelog.schema import SCHEMA_VERSION, SchemaError
 from backend.scorelog.summary import summarize
 
-__all__ = ["DB_ENV", "RoundRecord", "SCHEMA_VERSION", "SchemaError", "ScoreLog",
-           "UnknownRoundError", "default_db_path", "summarize"]
+__all__ = [
+                                 "DB_ENV",
+                                 "SCHEMA_VERSION",
+                                 "RoundRecord",
+                                 "SchemaError",
+                                 "ScoreLog",
+                                 "UnknownRoundError",
+                                 "default_db_path",
+                                 "summarize",
+]

@@ -49,7 +49,7 @@ def _since(text: str | None) -> float | None:
         raise UserError(f"--since {text!r} is not a date; use ISO form, e.g. 2026-11-23 or "
                         "2026-11-23T10:00") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
 
 
@@ -74,7 +74,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"{'time (UTC)':19}  {'source':9} {'round':24} {'guess':>17} {'proj':>5} "
           f"{'score':>5} {'km':>7} {'opp':>5} {'ms':>6}")
     for r in rows:
-        when = dt.datetime.fromtimestamp(r.created_at, dt.timezone.utc).strftime(
+        when = dt.datetime.fromtimestamp(r.created_at, dt.UTC).strftime(
             "%Y-%m-%d %H:%M:%S")
         print(f"{when:19}  {r.source:9} {r.round_id[:24]:24} "
               f"{r.guess_lat:8.3f},{r.guess_lng:8.3f} {_fmt(r.projected_score):>5} "

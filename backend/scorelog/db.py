@@ -24,9 +24,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Self
 
 from backend.core.geodesy import CoordinateError, haversine_km, validate_latlng
 from backend.core.protocol import SOURCES
@@ -354,7 +355,7 @@ class ScoreLog:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "ScoreLog":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,5 +14,12 @@ from backend.server.app import SERVER_VERSION, PigeonServer, PredictorLike, serv
 from backend.server.limits import Limits
 from backend.server.threaded import ThreadedServer, run_server_in_thread
 
-__all__ = ["Limits", "PigeonServer", "PredictorLike", "SERVER_VERSION", "ThreadedServer",
-           "run_server_in_thread", "serve"]
+__all__ = [
+           "SERVER_VERSION",
+           "Limits",
+           "PigeonServer",
+           "PredictorLike",
+           "ThreadedServer",
+           "run_server_in_thread",
+           "serve",
+]

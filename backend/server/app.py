@@ -26,9 +26,10 @@ import concurrent.futures
 import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
@@ -221,7 +222,7 @@ class PigeonServer:
     async def _hello(self, client: _Client) -> bool:
         try:
             frame = await asyncio.wait_for(client.ws.recv(), self.limits.hello_timeout_s)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             await self._fatal(client, ProtocolError(
                 "auth_required", f"no hello within {self.limits.hello_timeout_s:g} s; send "
                 "hello with the token first"))

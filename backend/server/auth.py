@@ -58,7 +58,7 @@ class OriginPolicy:
     patterns: tuple[str, ...] = DEFAULT_ALLOWED_ORIGINS
 
     @classmethod
-    def parse(cls, patterns: list[str] | tuple[str, ...] | None) -> "OriginPolicy":
+    def parse(cls, patterns: list[str] | tuple[str, ...] | None) -> OriginPolicy:
         """Build a policy from ``--allow-origin`` values (None or empty: the default).
 
         Raises:

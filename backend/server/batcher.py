@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from backend.server.events import log_event
 
@@ -130,7 +131,7 @@ class MicroBatcher:
                     break
                 try:
                     item = await asyncio.wait_for(self._queue.get(), remaining)
-                except (asyncio.TimeoutError, TimeoutError):
+                except TimeoutError:
                     break
             if item is None:          # close() sentinel: finish this batch, then stop
                 self._queue.put_nowait(None)
@@ -189,7 +190,7 @@ class MicroBatcher:
             self._queue.put_nowait(None)
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 self._task.cancel()
             self._task = None
         while not self._queue.empty():

@@ -27,7 +27,7 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
 
 class _JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+        ts = dt.datetime.fromtimestamp(record.created, dt.UTC)
         head = {"ts": ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z",
                 "level": record.levelname.lower()}
         msg = record.getMessage()

@@ -33,11 +33,10 @@ def describe_model(predictor: Any) -> p.ModelInfo:
     model_id = f"{name}-{sha[:8]}" if sha else name
     backbone = str(meta.get("backbone", {}).get("config_name", ""))
     cells = int(meta.get("geocell_count") or getattr(predictor, "num_cells", 0) or 0)
-    device = "cpu"
     try:
         device = str(predictor._device())
     except Exception:  # noqa: BLE001 - a predictor without parameters: say cpu
-        pass
+        device = "cpu"
     return p.ModelInfo(id=model_id[:200] or "model", backbone=backbone[:200], geocells=cells,
                        device=device[:32])
 

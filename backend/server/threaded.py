@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, Self
 
 from backend.server.app import PigeonServer, PredictorLike, serve
 
@@ -65,7 +65,7 @@ class ThreadedServer:
         await self._stop.wait()
         await self.server.close()
 
-    def start(self, timeout_s: float = 30.0) -> "ThreadedServer":
+    def start(self, timeout_s: float = 30.0) -> ThreadedServer:
         self._thread.start()
         if not self._ready.wait(timeout_s):
             raise TimeoutError(f"the server did not start within {timeout_s:g} s")
@@ -89,7 +89,7 @@ class ThreadedServer:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
