@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.predict.cli",
     "backend.doctor",
     "backend.geocells.cli",
+    "backend.geo.cli",
     "backend.scorelog.cli",
     "backend.server.cli",
     "bot.arena.cli",
