@@ -113,3 +113,30 @@ def test_probability_within():
 def test_bad_distributions_are_rejected(args, err):
     with pytest.raises(err):
         best_pin(*args)
+
+
+def test_dense_cluster_of_improbable_candidates_beats_scattered_probable_ones():
+    # 40 candidates at 1.5 % each (60 %) scattered from the Americas to Africa vs 100
+    # candidates at 0.4 % each (40 %) within 60 km of Tokyo: the pin belongs in Tokyo
+    # although no Tokyo candidate is among the 40 most probable
+    rng = np.random.default_rng(0)
+    s_lat, s_lng = rng.uniform(-50, 60, 40), rng.uniform(-170, 40, 40)
+    pts = [destination_point(35.68, 139.69, rng.uniform(0, 360), rng.uniform(0, 60))
+           for _ in range(100)]
+    lat = np.r_[s_lat, [q[0] for q in pts]]
+    lng = np.r_[s_lng, [q[1] for q in pts]]
+    p = np.r_[np.full(40, 0.015), np.full(100, 0.004)]
+    pl, pg, score = best_pin(lat, lng, p)
+    assert float(haversine_km(pl, pg, 35.68, 139.69)) < 60
+    assert score > 1800
+
+
+def test_many_candidates_never_worse_than_any_candidate():
+    rng = np.random.default_rng(5)
+    lat = np.degrees(np.arcsin(rng.uniform(-0.8, 0.9, 600)))
+    lng = rng.uniform(-180, 180, 600)
+    for alpha in (0.05, 1.0, 20.0):
+        p = rng.dirichlet(np.full(600, alpha))
+        _, _, score = best_pin(lat, lng, p)
+        at_cands = expected_score_at(lat, lng, lat, lng, p)
+        assert score >= at_cands.max() - 0.5 * 5000 * 1e-4 * 2

@@ -129,8 +129,23 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-300)
 
 
+def _dense_bins(cands: np.ndarray, p: np.ndarray, deg: float, n: int) -> list[np.ndarray]:
+    """Mean positions of the ``n`` heaviest lat/lng bins of ``deg`` degrees: they find a
+    dense cluster of many individually improbable candidates, which top-k starts miss."""
+    lat = np.degrees(np.arcsin(np.clip(cands[:, 2], -1.0, 1.0)))
+    lng = np.degrees(np.arctan2(cands[:, 1], cands[:, 0]))
+    cols = int(np.ceil(360.0 / deg))
+    b = (np.floor((lat + 90.0) / deg) * cols + np.floor((lng + 180.0) / deg)).astype(np.int64)
+    uniq, inv = np.unique(b, return_inverse=True)
+    mass = np.bincount(inv, weights=p)
+    best = np.argsort(-mass, kind="stable")[:n]
+    sums = np.stack([np.bincount(inv, weights=p * cands[:, i]) for i in range(3)], axis=1)
+    return list(sums[best])
+
+
 def _starts(cands: np.ndarray, p: np.ndarray, scale: float) -> np.ndarray:
-    """Starting points: top candidates, weighted means of the top few, local means."""
+    """Starting points: top candidates, weighted means of the top few, local means, and the
+    means of the heaviest 2-degree and 10-degree bins."""
     order = np.argsort(-p, kind="stable")
     top = order[:N_CANDIDATE_STARTS]
     starts = [cands[top]]
@@ -143,6 +158,9 @@ def _starts(cands: np.ndarray, p: np.ndarray, scale: float) -> np.ndarray:
     _, d = _arc_km(cands[order[:8]], cands)
     w = p[None, :] * np.exp(-d / scale) * (d < 2.0 * scale)
     means.extend(w @ cands)
+    if len(p) > N_CANDIDATE_STARTS:
+        means.extend(_dense_bins(cands, p, 2.0, 6))
+        means.extend(_dense_bins(cands, p, 10.0, 4))
     m = np.asarray(means)
     ok = np.linalg.norm(m, axis=1) > 1e-9  # antipodal cancellations have no direction
     starts.append(_normalise(m[ok]))
