@@ -91,7 +91,7 @@ class ExcludedBackbone:
         self.embedding_dim = dim
         self._p = torch.nn.Parameter(torch.zeros(1))
 
-    def eval(self) -> "ExcludedBackbone":
+    def eval(self) -> ExcludedBackbone:
         return self
 
     def parameters(self):
@@ -138,9 +138,9 @@ def bench_after_backbone(repeats: int) -> None:
             g = pred.guess_from_embedding(q)
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
-            for k in stages:
-                stages[k].append(g.timings[k] / 1e3)
-            top_mass.append(sum(c.prob for c in g.top_k))
+            for k, v in stages.items():
+                v.append(g.timings[k] / 1e3)
+            top_mass.append(sum(cand.prob for cand in g.top_k))
         with torch.no_grad():
             heads.geocell.weight.div_(scale)
         print(f"after-backbone [{shape}: top-5 mass {np.mean(top_mass):.2f}] n={repeats}: "

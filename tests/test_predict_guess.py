@@ -36,7 +36,7 @@ def test_numpy_scalars_become_plain_floats():
     {"confidence": 1.5}, {"lat": float("nan")}, {"lat": "north"},
 ])
 def test_out_of_range_values_are_rejected(kw):
-    base = dict(lat=0.0, lng=0.0, projected_score=1.0, confidence=0.5)
+    base = {"lat": 0.0, "lng": 0.0, "projected_score": 1.0, "confidence": 0.5}
     base.update(kw)
     with pytest.raises(GuessError):
         Guess(**base)

@@ -1,8 +1,8 @@
 """Decoding and checking views (backend.predict.images)."""
 
 import io
-import zlib
 import struct
+import zlib
 
 import pytest
 from PIL import Image

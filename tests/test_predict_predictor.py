@@ -103,7 +103,7 @@ def test_refinement_finds_the_matching_training_image(bundle, plain):
                         num_cells=len(bundle.geocells.centroids))
     refined = Predictor(bundle, index=index, geo=None)
     g = refined.predict(q_view)
-    best = [c for c in g.top_k if c.cell == top][0]
+    best = next(c for c in g.top_k if c.cell == top)
     assert best.refined and (best.lat, best.lng) == pytest.approx(twin)
     # the cap: with a 100 km limit the twin is out of reach and the candidate stays put
     capped = Predictor(bundle, index=index, geo=None, max_move_km=100).predict(q_view)

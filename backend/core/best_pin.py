@@ -136,7 +136,7 @@ def _dense_bins(cands: np.ndarray, p: np.ndarray, deg: float, n: int) -> list[np
     lng = np.degrees(np.arctan2(cands[:, 1], cands[:, 0]))
     cols = int(np.ceil(360.0 / deg))
     b = (np.floor((lat + 90.0) / deg) * cols + np.floor((lng + 180.0) / deg)).astype(np.int64)
-    uniq, inv = np.unique(b, return_inverse=True)
+    _, inv = np.unique(b, return_inverse=True)
     mass = np.bincount(inv, weights=p)
     best = np.argsort(-mass, kind="stable")[:n]
     sums = np.stack([np.bincount(inv, weights=p * cands[:, i]) for i in range(3)], axis=1)

@@ -86,7 +86,7 @@ class Candidate:
                 "country": self.country, "refined": self.refined}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Candidate":
+    def from_dict(cls, d: dict[str, Any]) -> Candidate:
         try:
             return cls(lat=d["lat"], lng=d["lng"], prob=d["prob"], cell=d["cell"],
                        country=d.get("country"), refined=d.get("refined", False))
@@ -135,7 +135,7 @@ class Guess:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Guess":
+    def from_dict(cls, d: dict[str, Any]) -> Guess:
         """Inverse of ``to_dict``.
 
         Raises:

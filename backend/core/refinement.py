@@ -72,7 +72,7 @@ class RefinementTable:
     def dim(self) -> int:
         return int(self.prototypes.shape[1])
 
-    def check(self) -> "RefinementTable":
+    def check(self) -> RefinementTable:
         """Validate shapes and offsets; return self.
 
         Raises:

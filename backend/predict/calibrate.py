@@ -130,7 +130,7 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
     if write:
         doc = result.to_dict()
         doc.update({
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "made_by": "backend.predict.calibrate.calibrate_bundle (pigeon-bot)",
             "data": {"csv": str(Path(data_csv).resolve()), "layout": ds.layout,
                      "rows_used": len(kept), "rows_skipped": len(skipped),

@@ -27,7 +27,6 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Union
 
 from PIL import Image, UnidentifiedImageError
 
@@ -35,7 +34,7 @@ DEFAULT_MAX_PIXELS = 25_000_000
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MIN_SIDE = 16
 
-ViewSource = Union[bytes, bytearray, memoryview, Image.Image, str, os.PathLike]
+ViewSource = bytes | bytearray | memoryview | Image.Image | str | os.PathLike
 
 
 class ImageError(ValueError):

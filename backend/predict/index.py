@@ -34,9 +34,10 @@ import datetime as _dt
 import json
 import os
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ class RefinementIndex:
         return out
 
     @classmethod
-    def load(cls, path: str | Path) -> "RefinementIndex":
+    def load(cls, path: str | Path) -> RefinementIndex:
         """Read and check an ``index.npz``.
 
         Raises:
@@ -164,7 +165,7 @@ class RefinementIndex:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: int,

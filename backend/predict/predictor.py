@@ -32,9 +32,10 @@ Usage::
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class Predictor:
         self._cell_country = list(getattr(gc, "countries", [None] * self.num_cells))
 
     @classmethod
-    def from_bundle(cls, path: str | Path, *, device: str = "cpu", **kwargs: Any) -> "Predictor":
+    def from_bundle(cls, path: str | Path, *, device: str = "cpu", **kwargs: Any) -> Predictor:
         """Load the bundle at ``path`` and build a predictor on it."""
         from backend.model.bundle import load_bundle
 
@@ -224,7 +225,7 @@ class Predictor:
                 from backend.geo.admin import AdminAreas
 
                 geo = AdminAreas.default()
-            except Exception:  # assets not built (or geo layer absent): use the cells
+            except Exception:  # noqa: BLE001 - assets not built or geo layer absent: use the cells
                 geo = None
             self._geo = geo
         if geo is not None:
