@@ -180,15 +180,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "configuration, evaluate it, print Tables 1/2",
                     example="pigeon ablate --train synth/split/train.csv --test "
                             "synth/split/test.csv --out reports/ladder --steps 200")
-    p.add_argument("--train", required=True, help="training dataset CSV")
-    p.add_argument("--test", required=True, help="held-out dataset CSV")
-    p.add_argument("--out", required=True, help="folder for each configuration's bundle and "
+    p.add_argument("--train", default=None, help="training dataset CSV")
+    p.add_argument("--test", default=None, help="held-out dataset CSV")
+    p.add_argument("--out", default=None, help="folder for each configuration's bundle and "
                    "report, and ladder.json / ladder.txt")
     p.add_argument("--only", default=None,
                    help="comma-separated configuration names to run (default: all)")
     p.add_argument("--list", action="store_true", help="print the configurations and exit")
-    p.add_argument("--backbone", default=None, help="backbone config name for every rung")
+    p.add_argument("--backbone", default=None,
+                   help="backbone config name for every rung (default pigeon-tiny)")
+    p.add_argument("--weights", default=None,
+                   help="base backbone weights: open_clip tag or checkpoint (default: random)")
+    p.add_argument("--contrastive-weights", default=None,
+                   help="checkpoint after contrastive pretraining (the '+ contrastive' rung)")
+    p.add_argument("--geocells", default=None,
+                   help="semantic geocells.json (default: built from the training points)")
+    p.add_argument("--grid-bands", type=_positive_int, default=18,
+                   help="latitude bands of the plain equal-area grid (default 18, ~410 cells)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="epochs per rung")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="training batch")
     p.add_argument("--limit", type=_positive_int, default=None, help="test locations")
     p.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="seed for training and bootstrap")

@@ -1,0 +1,433 @@
+"""``pigeon ablate``: the PIGEON paper's ablation ladder (its Table 1) and ours (Table 2).
+
+Each rung adds one idea to the one before (the list :data:`LADDER` is data):
+
+ 1. CLIP base — frozen backbone, one view, hard labels (label smoothing off: tau 0.001 km,
+    one-hot on the nearest cell), plain equal-area grid cells, argmax pin;
+ 2. + label smoothing (haversine, tau 75 km);   3. + four views (mean embedding);
+ 4. + last-layer fine-tuning;   5. + multi-task (auxiliary heads);
+ 6. + semantic geocells instead of the plain grid;   7. + contrastive pretraining (backbone
+    weights from ``--contrastive-weights``);   8. + refinement (retrieval index);
+ 9. ours: + expected-score pin (the pin that maximises the expected GeoGuessr score).
+
+Every rung really trains (``backend.model.train_heads.main(argv)``), is saved as a bundle
+(``backend.model.bundle.save_bundle``), and is evaluated with ``backend.eval.evaluate`` on
+the test set (cut to the rung's number of views). A rung that cannot run (e.g. no
+contrastive weights, a missing module) is shown as skipped with the reason; the rungs after
+an unavailable idea run without it and say so in their name. Nothing is left out silently.
+
+Outputs under ``--out``: ``NN-<rung>/`` (training run, bundle, eval report), ``_cache/``
+(embeddings, cells), ``ladder.json`` (format ``pigeon-ablation/1``) and ``ladder.txt``.
+
+Usage::
+
+    pigeon ablate --train split/train.csv --test split/test.csv --out runs/ladder \\
+        --backbone pigeon-tiny --weights synth-clip.pt --epochs 5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from backend.cliutil import UserError
+from backend.eval.datasets import Dataset
+
+ABLATION_FORMAT = "pigeon-ablation/1"
+HARD_LABEL_TAU_KM = 0.001
+"""'No label smoothing': a tau so small the target is one-hot on the nearest centroid."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One configuration of the ladder (cumulative: each adds one idea)."""
+
+    name: str
+    table: str = "paper"          # "paper" (Table 1) or "ours" (Table 2)
+    label_smoothing: bool = False
+    views: int = 1
+    finetune: bool = False
+    multitask: bool = False
+    semantic_cells: bool = False
+    contrastive: bool = False
+    refinement: bool = False
+    pin: str = "argmax"           # "argmax" (paper) or "expected" (ours)
+
+
+def _ladder() -> list[Rung]:
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("CLIP base", {}),
+        ("+ label smoothing", {"label_smoothing": True}),
+        ("+ four views", {"views": 4}),
+        ("+ last-layer fine-tuning", {"finetune": True}),
+        ("+ multi-task", {"multitask": True}),
+        ("+ semantic geocells", {"semantic_cells": True}),
+        ("+ contrastive pretraining", {"contrastive": True}),
+        ("+ refinement", {"refinement": True}),
+        ("+ expected-score pin (ours)", {"pin": "expected", "table": "ours"}),
+    ]
+    out, cur = [], Rung("")
+    for name, change in steps:
+        cur = dataclasses.replace(cur, name=name, **change)
+        out.append(cur)
+    return out
+
+
+LADDER: list[Rung] = _ladder()
+
+
+@dataclass
+class AblationSettings:
+    """Everything a ladder run depends on (stored in ``ladder.json``)."""
+
+    train_csv: str
+    test_csv: str
+    out: str
+    backbone: str = "pigeon-tiny"
+    weights: str | None = None
+    contrastive_weights: str | None = None
+    geocells: str | None = None
+    grid_bands: int = 18
+    grid_min_points: int = 1
+    cell_min: int = 30
+    cell_max: int = 60
+    epochs: int = 10
+    batch_size: int = 256
+    tau_km: float = 75.0
+    limit: int | None = None
+    n_boot: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    on_bad_row: str = "fail"
+    quiet: bool = False
+
+
+@dataclass
+class RungResult:
+    """What one rung produced: a metric report, or the reason it was skipped."""
+
+    index: int
+    rung: Rung
+    report: Any = None
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    folder: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.rung.name + (f" ({'; '.join(self.notes)})" if self.notes else "")
+
+
+def select_rungs(only: str | None) -> list[Rung]:
+    """The rungs named in a comma-separated list (all when None), ladder order kept.
+
+    Raises:
+        UserError: a name that is not a rung (the message lists them).
+    """
+    if not only:
+        return list(LADDER)
+    wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
+    names = {r.name.lower(): r for r in LADDER}
+    bad = [w for w in wanted if w not in names]
+    if bad:
+        raise UserError(f"unknown rung(s) {bad}; choose from: " +
+                        ", ".join(repr(r.name) for r in LADDER))
+    return [r for r in LADDER if r.name.lower() in wanted]
+
+
+def with_views(dataset: Dataset, views: int) -> Dataset:
+    """The same dataset keeping only the first ``views`` images of each location."""
+    locs = [dataclasses.replace(loc, image_paths=list(loc.image_paths[:views]))
+            for loc in dataset.locations]
+    return Dataset(dataset.path, dataset.layout, locs, dataset.bad_rows, dataset.rows_read)
+
+
+def train_argv(rung: Rung, s: AblationSettings, *, cells: Path, run_dir: Path,
+               embeddings: Path | None, weights: str | None) -> list[str]:
+    """Arguments for ``backend.model.train_heads.main`` for one rung."""
+    argv = ["--geocells", str(cells), "--out", str(run_dir),
+            "--aux", "auto" if rung.multitask else "none",
+            "--tau-km", repr(s.tau_km if rung.label_smoothing else HARD_LABEL_TAU_KM),
+            "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
+            "--seed", str(s.seed), "--device", s.device]
+    if rung.finetune:
+        argv += ["--finetune", "--data", str(s.train_csv), "--backbone", s.backbone]
+        if weights:
+            argv += ["--weights", str(weights)]
+    else:
+        argv += ["--embeddings", str(embeddings)]
+    if s.quiet:
+        argv.append("--quiet")
+    return argv
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class LadderRunner:
+    """Runs rungs with the project's real training, bundling and evaluation functions.
+
+    Shared artifacts (cells, embeddings) are built once per run under ``out/_cache``.
+    ``train_fn`` defaults to ``backend.model.train_heads.main`` (tests may pass another
+    callable with the same ``argv -> int`` contract).
+    """
+
+    def __init__(self, settings: AblationSettings, *,
+                 train_fn: Callable[[list[str]], int] | None = None) -> None:
+        from backend.eval.datasets import load_dataset
+
+        self.s = settings
+        self.out = Path(settings.out)
+        self.cache = self.out / "_cache"
+        self._train_fn = train_fn
+        try:
+            self.train = load_dataset(settings.train_csv, on_bad_row=settings.on_bad_row)
+            self.test = load_dataset(settings.test_csv, on_bad_row=settings.on_bad_row
+                                     ).head(settings.limit)
+        except ValueError as exc:
+            raise UserError(str(exc).replace("\n", " | ")) from None
+        self._cells: dict[bool, tuple[Any, Path]] = {}
+        self._backbones: dict[bool, tuple[Any, str | None]] = {}
+        self._emb: dict[tuple[bool, int], Path] = {}
+
+    # -- shared artifacts ---------------------------------------------------------------------
+    def cells(self, semantic: bool) -> tuple[Any, Path]:
+        """(Geocells, file) — the plain grid, or the semantic cells (given or built)."""
+        if semantic not in self._cells:
+            from backend.geocells import Geocells
+
+            path = self.cache / ("semantic-geocells.json" if semantic else "grid-geocells.json")
+            lat, lng = self.train.lats(), self.train.lngs()
+            meta = self.train.describe()
+            if semantic and self.s.geocells:
+                cells = Geocells.load(self.s.geocells)
+            elif semantic:
+                from backend.geocells.areas import load_areas
+                from backend.geocells.build import GeocellParams, build_geocells
+
+                params = GeocellParams(self.s.cell_min, self.s.cell_max).check()
+                cells, _ = build_geocells(lat, lng, load_areas(), params, input_meta=meta)
+            else:
+                from backend.eval.grid_cells import make_grid_cells
+
+                cells = make_grid_cells(lat, lng, n_bands=self.s.grid_bands,
+                                        min_points=self.s.grid_min_points, input_meta=meta)
+            cells.save(path)
+            self._cells[semantic] = (cells, path)
+        return self._cells[semantic]
+
+    def backbone(self, contrastive: bool) -> tuple[Any, str | None]:
+        """(frozen Backbone, its weights source) — base or contrastively pretrained."""
+        if contrastive not in self._backbones:
+            source = self.s.contrastive_weights if contrastive else self.s.weights
+            if contrastive and not source:
+                raise UserError("no --contrastive-weights given (a checkpoint made by "
+                                "contrastive pretraining on the training captions)")
+            if source:
+                from backend.model.weights import load_backbone
+
+                bb = load_backbone(self.s.backbone, source)
+            else:
+                from backend.model.backbone import build_backbone
+
+                bb = build_backbone(self.s.backbone, seed=self.s.seed)
+            self._backbones[contrastive] = (bb, source)
+        return self._backbones[contrastive]
+
+    def embeddings(self, backbone: Any, key: Any, views: int, folder: Path | None = None
+                   ) -> Path:
+        """Embed the training set with ``backbone`` (cached per key and view count)."""
+        from backend.model.embed import embed_dataset
+
+        cache_key = (key, views)
+        if folder is None and cache_key in self._emb:
+            return self._emb[cache_key]
+        path = folder or self.cache / f"train-emb-{key}-{views}view"
+        embed_dataset(backbone, with_views(self.train, views), path, device=self.s.device,
+                      show_progress=not self.s.quiet)
+        if folder is None:
+            self._emb[cache_key] = path
+        return path
+
+    def _train(self, argv: list[str]) -> None:
+        fn = self._train_fn
+        if fn is None:
+            from backend.model.train_heads import main as fn
+        rc = fn(argv)
+        if rc:
+            raise UserError(f"training failed (exit {rc}) with: {' '.join(argv)}")
+
+    # -- one rung -------------------------------------------------------------------------------
+    def run_rung(self, index: int, rung: Rung, notes: list[str]) -> RungResult:
+        """Train, bundle, index (refinement rungs) and evaluate one rung."""
+        import torch
+
+        from backend.eval.evaluate import (default_country_lookup, eval_metadata,
+                                           evaluate_predictions, predict_dataset,
+                                           write_reports)
+        from backend.model.backbone import backbone_from_state
+        from backend.model.bundle import bundle_summary, load_bundle, save_bundle
+        from backend.model.heads import heads_from_state
+        from backend.predict.predictor import Predictor
+
+        t0 = time.perf_counter()
+        folder = self.out / f"{index:02d}-{_slug(rung.name)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        cells, cells_path = self.cells(rung.semantic_cells)
+        base, source = self.backbone(rung.contrastive)
+        emb = None if rung.finetune else self.embeddings(base, rung.contrastive, rung.views)
+        run_dir = folder / "train"
+        self._train(train_argv(rung, self.s, cells=cells_path, run_dir=run_dir,
+                               embeddings=emb, weights=source))
+        heads = heads_from_state(torch.load(run_dir / "heads.pt", map_location="cpu",
+                                            weights_only=False))
+        backbone = base
+        if rung.finetune and (run_dir / "backbone.pt").is_file():
+            backbone = backbone_from_state(torch.load(run_dir / "backbone.pt",
+                                                      map_location="cpu", weights_only=False))
+        index_file = None
+        if rung.refinement:
+            index_file = self._build_index(backbone, cells, folder, rung, emb)
+        bundle_dir = save_bundle(folder / "bundle", backbone=backbone, heads=heads,
+                                 geocells=cells, index_file=index_file, overwrite=True,
+                                 data={"train": self.train.describe(),
+                                       "test": self.test.describe()},
+                                 parameters={"ablation_rung": dataclasses.asdict(rung),
+                                             "notes": notes, "train_argv_dir": str(run_dir)})
+        bundle = load_bundle(bundle_dir, device=self.s.device)
+        predictor = Predictor(bundle, index="bundle" if rung.refinement else None)
+        test = with_views(self.test, rung.views)
+        preds = predict_dataset(predictor, test, pin=rung.pin,
+                                on_bad_image=self.s.on_bad_row, show_progress=not self.s.quiet)
+        report = evaluate_predictions(preds, country_lookup=default_country_lookup(),
+                                      geocells=bundle.geocells, n_boot=self.s.n_boot,
+                                      seed=self.s.seed)
+        meta = eval_metadata(test, preds, model=bundle_summary(bundle_dir),
+                             params={"rung": dataclasses.asdict(rung), "notes": notes})
+        write_reports(folder / "report", preds, report, meta=meta, plots=True)
+        return RungResult(index, rung, report=report, notes=notes,
+                          seconds=time.perf_counter() - t0, folder=str(folder))
+
+    def _build_index(self, backbone: Any, cells: Any, folder: Path, rung: Rung,
+                     emb: Path | None) -> Path:
+        from backend.model.embed import load_embeddings
+        from backend.predict.index import build_index
+
+        if emb is None:  # a fine-tuned backbone: embed the training set with it
+            emb = self.embeddings(backbone, "finetuned", rung.views, folder / "train-emb")
+        e = load_embeddings(emb)
+        lat, lng = e.latlng[:, 0], e.latlng[:, 1]
+        idx = build_index(e.embeddings, lat, lng, cells.assign(lat, lng), num_cells=len(cells),
+                          source={"train": self.train.describe(), "embeddings": str(emb)},
+                          backbone=backbone.describe())
+        return idx.save(folder / "index.npz")
+
+    # -- the ladder -----------------------------------------------------------------------------
+    def run(self, rungs: Sequence[Rung]) -> list[RungResult]:
+        """Run the rungs in order; an idea that cannot run is skipped (with its reason) and
+        the later rungs go on without it, saying so."""
+        results: list[RungResult] = []
+        dropped: dict[str, str] = {}
+        for rung in rungs:
+            i = LADDER.index(rung) + 1 if rung in LADDER else len(results) + 1
+            notes = [f"without {k}" for k in dropped]
+            effective = dataclasses.replace(rung, **{k: False for k in dropped})
+            own = _new_idea(rung)
+            if own in dropped:
+                results.append(RungResult(i, rung, skipped=dropped[own]))
+                continue
+            try:
+                results.append(self.run_rung(i, effective, notes))
+            except (UserError, ImportError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if own:
+                    dropped[own] = reason
+                results.append(RungResult(i, rung, skipped=reason, notes=notes))
+            r = results[-1]
+            state = "skipped: " + r.skipped if r.skipped else f"done in {r.seconds:.0f} s"
+            print(f"[{i}/{len(LADDER)}] {r.label}: {state}", flush=True)
+        return results
+
+
+def _new_idea(rung: Rung) -> str | None:
+    """The boolean idea a rung adds (the field that differs from the rung before)."""
+    i = LADDER.index(rung) if rung in LADDER else 0
+    if i == 0:
+        return None
+    prev = LADDER[i - 1]
+    for f in ("label_smoothing", "finetune", "multitask", "semantic_cells", "contrastive",
+              "refinement"):
+        if getattr(rung, f) != getattr(prev, f):
+            return f
+    return None
+
+
+def format_tables(results: Sequence[RungResult]) -> str:
+    """Table 1 (the paper's ladder) and Table 2 (ours) in the paper's column shape."""
+    from backend.eval.metrics import format_ladder
+
+    parts = []
+    for table, title in (("paper", "Table 1: the PIGEON ablation ladder"),
+                         ("ours", "Table 2: beyond the paper")):
+        rows = [r for r in results if r.rung.table == table]
+        if table == "ours":  # compare with the last paper rung that ran
+            done = [r for r in results if r.rung.table == "paper" and r.report is not None]
+            rows = done[-1:] + rows
+        if not rows:
+            continue
+        ran = [(r.label, r.report) for r in rows if r.report is not None]
+        text = format_ladder(ran) if ran else "(no rung of this table ran)"
+        skipped = [f"  skipped: {r.rung.name}: {r.skipped}" for r in rows if r.skipped]
+        parts.append("\n".join([title, text, *skipped]))
+    return "\n\n".join(parts)
+
+
+def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> Path:
+    """Write ``ladder.json`` and ``ladder.txt`` into ``settings.out``; returns the JSON path."""
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"format": ABLATION_FORMAT, "made_by": "pigeon ablate (backend.eval.ablate)",
+           "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "settings": dataclasses.asdict(settings),
+           "rungs": [{"index": r.index, "rung": dataclasses.asdict(r.rung), "label": r.label,
+                      "skipped": r.skipped, "notes": r.notes, "seconds": round(r.seconds, 2),
+                      "folder": r.folder,
+                      "metrics": r.report.to_dict() if r.report is not None else None}
+                     for r in results]}
+    (out / "ladder.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (out / "ladder.txt").write_text(format_tables(results) + "\n", encoding="utf-8")
+    return out / "ladder.json"
+
+
+def run_ablate_command(args: Any) -> int:
+    """``pigeon ablate``: the CLI shell."""
+    rungs = select_rungs(args.only)
+    if args.list:
+        for r in LADDER:
+            flags = {k: v for k, v in dataclasses.asdict(r).items() if k != "name"}
+            print(f"{LADDER.index(r) + 1}. {r.name}: {flags}")
+        return 0
+    missing = [f"--{n}" for n in ("train", "test", "out") if not getattr(args, n)]
+    if missing:
+        raise UserError(f"give {', '.join(missing)} (or --list to see the rungs)")
+    s = AblationSettings(train_csv=args.train, test_csv=args.test, out=args.out,
+                         backbone=args.backbone or "pigeon-tiny", weights=args.weights,
+                         contrastive_weights=args.contrastive_weights, geocells=args.geocells,
+                         grid_bands=args.grid_bands, epochs=args.epochs or 10,
+                         batch_size=args.batch_size, limit=args.limit, n_boot=args.n_boot,
+                         seed=args.seed, device=args.device, on_bad_row=args.on_bad_row)
+    if not s.weights:
+        print("note: no --weights: the base backbone is randomly initialised")
+    results = LadderRunner(s).run(rungs)
+    path = write_ladder(results, s)
+    print(format_tables(results))
+    print(f"wrote {path} and {path.with_suffix('.txt')}")
+    return 0 if any(r.report is not None for r in results) else 1
