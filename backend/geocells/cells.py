@@ -148,12 +148,13 @@ class Geocells:
         try:
             feats = sorted(feats, key=lambda f: int(f["properties"]["cell"]))
             props = [f["properties"] for f in feats]
-            geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats])
+            geoms = [shapely.geometry.shape(f["geometry"]) for f in feats]
             return cls(geoms, np.array([[q["centroid_lat"], q["centroid_lng"]] for q in props]),
                        countries=[q["country"] for q in props], iso2=[q["iso2"] for q in props],
                        admin1=[q["admin1"] for q in props],
                        n_points=[q["n_points"] for q in props],
                        admin1_all=[q.get("admin1_all", [q["admin1"]]) for q in props],
                        admin2=[q.get("admin2", []) for q in props], metadata=meta)
-        except (KeyError, TypeError, ValueError, shapely.errors.GEOSException) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError,
+                shapely.errors.GEOSException) as exc:
             raise GeocellsFileError(f"{p}: malformed cell features ({exc!r:.200})") from None
