@@ -44,6 +44,7 @@ from backend.server.events import log_event
 from backend.server.limits import Limits, decode_views
 from backend.server.metrics import Metrics
 from backend.server.model_info import describe_model, guess_message
+from backend.server.score_writer import ScoreWriter
 
 SERVER_VERSION = "0.1.0"
 
@@ -83,10 +84,8 @@ class PigeonServer:
                                      on_batch=self.metrics.batch)
         self._decode_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="pigeon-decode")
-        self._db_thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="pigeon-db")
         self._db_path = db_path
-        self._db: Any = None
+        self._db: ScoreWriter | None = None
         self._clients: set[_Client] = set()
         self._tasks: set[asyncio.Task] = set()
         self._session_ids = itertools.count(1)
@@ -101,10 +100,8 @@ class PigeonServer:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         if self._db_path is not None:
-            from backend.scorelog.db import ScoreLog
-            self._db = await loop.run_in_executor(self._db_thread, ScoreLog, self._db_path)
+            self._db = await ScoreWriter.open(self._db_path, self.metrics)
         self._batcher.start()
         self._server = await ws_serve(
             self._handler, self.host, self.port, process_request=self._http,
@@ -128,10 +125,8 @@ class PigeonServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        loop = asyncio.get_running_loop()
         if self._db is not None:
-            await loop.run_in_executor(self._db_thread, self._db.close)
-        self._db_thread.shutdown(wait=True)
+            await self._db.close()
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
         log_event("server_stopped", rounds_served=self.metrics.rounds_served)
         self._closed.set()
@@ -242,10 +237,7 @@ class PigeonServer:
             return False
         client.kind = msg.client.kind
         if self._db is not None:
-            client.session = await self._db_call(
-                self._db.start_session, client_kind=msg.client.kind,
-                client_version=msg.client.version, model_id=self.model.id,
-                note=msg.client.name)
+            client.session = await self._db.start_session(msg, self.model.id)
         if client.session is None:
             client.session = next(self._session_ids)
         await self._send(client, p.Welcome(session_id=f"s-{client.session:06d}",
@@ -338,7 +330,7 @@ class PigeonServer:
                                   timings={"decode_ms": decode_ms, "queue_ms": out.queue_ms,
                                            "batch_ms": out.model_ms})
             if self._db is not None:
-                await self._log_guess(client, msg, reply)
+                await self._db.log_guess(msg, reply, client.session)
             await self._send(client, reply)
             self.metrics.round_served(latency_ms)
             log_event("round", round_id=msg.round_id, session=client.session,
@@ -349,54 +341,14 @@ class PigeonServer:
         finally:
             client.in_flight.discard(msg.round_id)
 
-    async def _db_call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._db_thread, lambda: fn(*args, **kwargs))
-        except (ValueError, LookupError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a full disk must not stop the game
-            self.metrics.db_errors += 1
-            log_event("db_error", error=f"{type(exc).__name__}: {exc}"[:300])
-            return None
-
-    async def _log_guess(self, client: _Client, msg: p.Round, g: p.GuessMessage) -> None:
-        try:
-            await self._db_call(
-                self._db.log_guess, round_id=msg.round_id, source=msg.source, lat=g.lat,
-                lng=g.lng, session_id=client.session, mode=msg.mode, map=msg.map,
-                game_id=msg.game_id, round_number=msg.round_number,
-                projected_score=g.projected_score, confidence=g.confidence,
-                country=g.country, latency_ms=g.latency_ms, model_id=g.model_id,
-                n_views=len(msg.views))
-        except ValueError as exc:
-            self.metrics.db_errors += 1
-            log_event("db_error", error=str(exc)[:300], round_id=msg.round_id)
-
     async def _serve_result(self, client: _Client, msg: p.Result) -> None:
-        if self._db is None:   # nothing to store: acknowledge and move on
-            await self._send(client, p.Ack(round_id=msg.round_id))
-            return
-        truth = msg.truth
-        opp = msg.opponent or p.Opponent()
-        try:
-            row = await self._db_call(
-                self._db.log_result, msg.round_id,
-                truth_lat=None if truth is None else truth.lat,
-                truth_lng=None if truth is None else truth.lng, score=msg.score,
-                distance_km=msg.distance_km, opponent_lat=opp.lat, opponent_lng=opp.lng,
-                opponent_score=opp.score)
-        except LookupError:
-            await self._error(client, ProtocolError(
-                "unknown_round", f"no guess was logged for round {msg.round_id}; send results "
-                "only for rounds this server answered", round_id=msg.round_id))
-            return
-        except ValueError as exc:
-            await self._error(client, ProtocolError("bad_message", str(exc)[:300],
-                                                    round_id=msg.round_id))
-            return
-        if row is not None:
-            self.metrics.results_logged += 1
+        if self._db is not None:   # without a score log: acknowledge, store nothing
+            try:
+                if await self._db.log_result(msg):
+                    self.metrics.results_logged += 1
+            except ProtocolError as exc:
+                await self._error(client, exc)
+                return
         log_event("result", round_id=msg.round_id, session=client.session,
                   score=msg.score, distance_km=msg.distance_km)
         await self._send(client, p.Ack(round_id=msg.round_id))
