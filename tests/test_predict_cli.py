@@ -105,3 +105,22 @@ def test_calibrate_bad_data(world, capsys, tmp_path):
     _, bundle = world
     assert main(["calibrate", "--bundle", str(bundle), "--data", str(tmp_path / "no.csv")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_predict_with_an_index_of_another_model_is_refused(world, capsys, tmp_path):
+    import shutil
+
+    from backend.predict.bundle_parts import attach_file
+    from backend.predict.index import build_index
+
+    root, bundle = world
+    other = tmp_path / "bundle"
+    shutil.copytree(bundle, other)
+    rng = np.random.default_rng(3)
+    foreign = build_index(rng.normal(size=(20, 128)), rng.uniform(-10, 10, 20),
+                          rng.uniform(-10, 10, 20), np.arange(20) % 4, num_cells=4)
+    foreign.save(tmp_path / "foreign.npz")
+    attach_file(other, "index", tmp_path / "foreign.npz")
+    assert main(["predict", str(root / "img/0.jpg"), "--model", str(other), "--no-geo"]) == 2
+    err = capsys.readouterr().err
+    assert "4 geocells" in err and "pigeon index build" in err and "Traceback" not in err

@@ -160,3 +160,7 @@ def test_real_admin_polygons_when_built(bundle):
         pytest.skip(f"geo assets not built ({type(exc).__name__}: {exc}); run `make setup`")
     p = Predictor(bundle, geo=areas)
     assert p._country(48.8566, 2.3522, 0) == ("FR", "France")
+
+
+def test_warm_up_runs_a_round(plain):
+    assert plain.warm_up() > 0

@@ -275,6 +275,15 @@ class Predictor:
         return self.guess_from_distribution(dist, t)
 
     # -- public entry points -----------------------------------------------------------------
+    def warm_up(self) -> float:
+        """Run one round on a grey view so that lazy parts (geo polygons, transforms, kernels)
+        load now rather than in the first real round; returns the seconds it took."""
+        from PIL import Image
+
+        t0 = time.perf_counter()
+        self.predict([Image.new("RGB", (64, 64), (128, 128, 128))])
+        return time.perf_counter() - t0
+
     def predict(self, views: Sequence[Any]) -> Guess:
         """One round: 1-4 views (PIL images, encoded bytes or file paths) -> Guess.
 
