@@ -106,6 +106,8 @@ class AblationSettings:
     device: str = "cpu"
     on_bad_row: str = "fail"
     quiet: bool = False
+    without: tuple[str, ...] = ()
+    """Ideas to leave out on purpose (e.g. ``("finetune",)`` when fine-tuning is too slow)."""
 
 
 @dataclass
@@ -335,7 +337,7 @@ class LadderRunner:
         """Run the rungs in order; an idea that cannot run is skipped (with its reason) and
         the later rungs go on without it, saying so."""
         results: list[RungResult] = []
-        dropped: dict[str, str] = {}
+        dropped: dict[str, str] = {idea: "left out by --without" for idea in self.s.without}
         for rung in rungs:
             i = LADDER.index(rung) + 1 if rung in LADDER else len(results) + 1
             notes = [f"without {k}" for k in dropped]
@@ -357,14 +359,31 @@ class LadderRunner:
         return results
 
 
+IDEAS: tuple[str, ...] = ("label_smoothing", "finetune", "multitask", "semantic_cells",
+                          "contrastive", "refinement")
+"""The ideas a rung can add (the boolean fields of :class:`Rung`)."""
+
+
+def parse_without(text: str | None) -> tuple[str, ...]:
+    """``"finetune,contrastive"`` -> ideas to leave out.
+
+    Raises:
+        UserError: a name that is not an idea (the message lists them).
+    """
+    names = tuple(w.strip() for w in (text or "").split(",") if w.strip())
+    bad = [n for n in names if n not in IDEAS]
+    if bad:
+        raise UserError(f"unknown idea(s) {bad} for --without; choose from {', '.join(IDEAS)}")
+    return names
+
+
 def _new_idea(rung: Rung) -> str | None:
     """The boolean idea a rung adds (the field that differs from the rung before)."""
     i = LADDER.index(rung) if rung in LADDER else 0
     if i == 0:
         return None
     prev = LADDER[i - 1]
-    for f in ("label_smoothing", "finetune", "multitask", "semantic_cells", "contrastive",
-              "refinement"):
+    for f in IDEAS:
         if getattr(rung, f) != getattr(prev, f):
             return f
     return None
@@ -423,7 +442,8 @@ def run_ablate_command(args: Any) -> int:
                          contrastive_weights=args.contrastive_weights, geocells=args.geocells,
                          grid_bands=args.grid_bands, epochs=args.epochs or 10,
                          batch_size=args.batch_size, limit=args.limit, n_boot=args.n_boot,
-                         seed=args.seed, device=args.device, on_bad_row=args.on_bad_row)
+                         seed=args.seed, device=args.device, on_bad_row=args.on_bad_row,
+                         without=parse_without(args.without))
     if not s.weights:
         print("note: no --weights: the base backbone is randomly initialised")
     results = LadderRunner(s).run(rungs)

@@ -187,6 +187,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", default=None,
                    help="comma-separated configuration names to run (default: all)")
     p.add_argument("--list", action="store_true", help="print the configurations and exit")
+    p.add_argument("--without", default=None,
+                   help="ideas to leave out, comma-separated (e.g. finetune,contrastive): "
+                        "their rungs are skipped, later rungs run without them")
     p.add_argument("--backbone", default=None,
                    help="backbone config name for every rung (default pigeon-tiny)")
     p.add_argument("--weights", default=None,

@@ -1,0 +1,139 @@
+"""The ablation ladder: its configuration list, the training arguments each rung passes, and
+a real tiny run (tiny backbone, real training, bundles, refinement index, evaluation)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backend.cliutil import UserError
+from backend.eval.ablate import (HARD_LABEL_TAU_KM, IDEAS, LADDER, AblationSettings,
+                                 select_rungs, train_argv, with_views)
+
+
+def test_ladder_is_cumulative_one_idea_per_rung() -> None:
+    names = [r.name for r in LADDER]
+    assert names[0] == "CLIP base" and names[-1].startswith("+ expected-score pin")
+    assert names.index("+ semantic geocells") < names.index("+ contrastive pretraining") \
+        < names.index("+ refinement")
+    for prev, cur in zip(LADDER, LADDER[1:]):
+        changed = [f.name for f in dataclasses.fields(cur)
+                   if f.name not in ("name", "table") and getattr(cur, f.name) !=
+                   getattr(prev, f.name)]
+        assert len(changed) == 1, (cur.name, changed)
+        for idea in IDEAS:  # an idea once added stays
+            assert getattr(cur, idea) >= getattr(prev, idea)
+    assert LADDER[0].views == 1 and LADDER[-1].views == 4
+    assert [r.pin for r in LADDER].count("expected") == 1 and LADDER[-1].table == "ours"
+
+
+def test_train_argv_per_rung(tmp_path: Path) -> None:
+    s = AblationSettings("tr.csv", "te.csv", str(tmp_path), epochs=3, batch_size=8,
+                         tau_km=75.0, seed=4)
+    base = train_argv(LADDER[0], s, cells=Path("c.json"), run_dir=Path("r"),
+                      embeddings=Path("e"), weights=None)
+    assert base[base.index("--tau-km") + 1] == repr(HARD_LABEL_TAU_KM)
+    assert base[base.index("--aux") + 1] == "none" and "--finetune" not in base
+    assert base[base.index("--embeddings") + 1] == "e"
+    assert base[base.index("--epochs") + 1] == "3" and base[base.index("--seed") + 1] == "4"
+    smooth = train_argv(LADDER[1], s, cells=Path("c.json"), run_dir=Path("r"),
+                        embeddings=Path("e"), weights=None)
+    assert smooth[smooth.index("--tau-km") + 1] == "75.0"
+    ft = train_argv(select_rungs("+ multi-task")[0], s, cells=Path("c.json"),
+                    run_dir=Path("r"), embeddings=None, weights="w.pt")
+    assert "--finetune" in ft and ft[ft.index("--data") + 1] == "tr.csv"
+    assert ft[ft.index("--weights") + 1] == "w.pt" and ft[ft.index("--aux") + 1] == "auto"
+    assert "--embeddings" not in ft
+
+
+def test_select_rungs() -> None:
+    assert select_rungs(None) == LADDER
+    got = select_rungs("+ refinement, clip base")
+    assert [r.name for r in got] == ["CLIP base", "+ refinement"]  # ladder order
+    with pytest.raises(UserError, match="unknown rung"):
+        select_rungs("+ magic")
+
+
+def _dataset(root: Path, name: str, n: int, rng: np.random.Generator) -> Path:
+    centres = [(48.8, 2.3), (-33.9, 151.2), (40.7, -74.0)]
+    rows = ["id,lat,lng,image_1,image_2,image_3,image_4,month"]
+    for i in range(n):
+        c = i % len(centres)
+        lat, lng = centres[c][0] + rng.normal(0, 0.3), centres[c][1] + rng.normal(0, 0.3)
+        files = []
+        for v in range(4):
+            arr = np.clip(np.array([80 * c, 200 - 80 * c, 40 * v]) +
+                          rng.normal(0, 20, (16, 16, 3)), 0, 255).astype(np.uint8)
+            f = f"{name}{i}_{v}.png"
+            Image.fromarray(arr).save(root / f)
+            files.append(f)
+        rows.append(f"{name}{i},{lat:.5f},{lng:.5f},{','.join(files)},{i % 12 + 1}")
+    path = root / f"{name}.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_with_views_cuts_views(tmp_path: Path) -> None:
+    from backend.eval.datasets import load_dataset
+
+    ds = load_dataset(_dataset(tmp_path, "t", 3, np.random.default_rng(0)))
+    one = with_views(ds, 1)
+    assert [len(loc.image_paths) for loc in one] == [1, 1, 1]
+    assert [len(loc.image_paths) for loc in ds] == [4, 4, 4]  # the original is untouched
+
+
+def test_real_tiny_ladder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("torch", reason="torch is needed to train the rungs")
+    from bot.cli import main
+
+    rng = np.random.default_rng(0)
+    train = _dataset(tmp_path, "train", 24, rng)
+    test = _dataset(tmp_path, "test", 6, rng)
+    out = tmp_path / "ladder"
+    rc = main(["ablate", "--train", str(train), "--test", str(test), "--out", str(out),
+               "--only", "CLIP base,+ contrastive pretraining,+ refinement", "--epochs", "1",
+               "--without", "finetune,multitask",
+               "--batch-size", "8", "--n-boot", "50", "--grid-bands", "6"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    doc = json.loads((out / "ladder.json").read_text())
+    assert doc["format"] == "pigeon-ablation/1" and doc["settings"]["epochs"] == 1
+    rungs = {r["rung"]["name"]: r for r in doc["rungs"]}
+    assert "contrastive-weights" in rungs["+ contrastive pretraining"]["skipped"]
+    assert rungs["+ refinement"]["notes"] == ["without finetune", "without multitask",
+                                              "without contrastive"]
+    base = rungs["CLIP base"]
+    assert base["skipped"] is None and base["metrics"]["n_items"] == 6
+    # each rung's table numbers are its own evaluation report's numbers
+    for name in ("CLIP base", "+ refinement"):
+        folder = Path(rungs[name]["folder"])
+        summary = json.loads((folder / "report" / "summary.json").read_text())
+        assert summary["metrics"]["metrics"]["median_km"] == \
+            rungs[name]["metrics"]["metrics"]["median_km"]
+        bundle = json.loads((folder / "bundle" / "bundle.json").read_text())
+        assert bundle["parameters"]["ablation_rung"]["name"] == name
+    assert (Path(rungs["+ refinement"]["folder"]) / "bundle" / "index.npz").is_file()
+    assert not (Path(base["folder"]) / "bundle" / "index.npz").exists()
+    # the plain grid was used (not semantic cells) and says what it is
+    cells = json.loads((out / "_cache" / "grid-geocells.json").read_text())
+    assert cells["metadata"]["parameters"]["kind"] == "equal_area"
+    table = (out / "ladder.txt").read_text()
+    assert "Table 1" in table and "CLIP base" in table and "skipped: + contrastive" in table
+    assert "1 km" in table and "median km" in table
+
+
+def test_ablate_cli_needs_paths(capsys: pytest.CaptureFixture) -> None:
+    from bot.cli import main
+
+    assert main(["ablate", "--train", "a", "--test", "b", "--out", "c", "--without",
+                 "magic"]) == 2
+    assert "unknown idea" in capsys.readouterr().err
+    assert main(["ablate", "--list"]) == 0
+    assert "9. + expected-score pin (ours)" in capsys.readouterr().out
+    assert main(["ablate", "--train", "x.csv"]) == 2
+    assert "--test, --out" in capsys.readouterr().err
