@@ -3,7 +3,6 @@ and the one-line errors for bad input."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from backend.geo.assets import AssetsMissing, data_dir

@@ -70,14 +70,14 @@ def test_group_areas_rules():
         assert len({areas[i].country_key for i in c.areas}) == 1
         assert c.n >= 30 or c.country_key == "CC"
     # AA-01 (5) and AA-10 (12) merge inside 'west' (never with 'east' cells while 'west' has one)
-    west = [n for n in names if "AA-01" in n][0]
+    west = next(n for n in names if "AA-01" in n)
     assert {"AA-00", "AA-01", "AA-10"} <= set(west)
     assert not any(x in west for x in ("AA-20", "AA-21", "AA-30", "AA-31"))
     # BB's two cells of 20 merge into one; CC stays one cell below MIN
     assert ["BB-0", "BB-1"] in names and ["CC-0"] in names
     # the island (3 points, same admin-1 'east', not adjacent) joins an 'east' cell
-    east = [n for n in names if "AA-island" in n][0]
-    assert all(x.startswith("AA-2") or x.startswith("AA-3") or x == "AA-island" for x in east)
+    east = next(n for n in names if "AA-island" in n)
+    assert all(x.startswith(("AA-2", "AA-3")) or x == "AA-island" for x in east)
 
 
 def test_empty_area_joins_an_adjacent_cell_of_its_admin1():
@@ -124,7 +124,7 @@ def test_size_check_catches_a_violation():
     # the invariant checker must be able to fail
     class Fake:
         n_points = np.array([10, 50, 80])
-        iso2 = ["AA", "AA", "BB"]
+        iso2 = ("AA", "AA", "BB")
     problems = check_sizes(Fake(), 30, 60)
     assert len(problems) == 2 and "< MIN" in problems[0] and "> MAX" in problems[1]
 

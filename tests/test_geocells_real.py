@@ -59,7 +59,7 @@ def test_real_cells_meet_every_invariant(europe):
 
 
 def test_min_rule_exceptions_are_whole_small_countries(europe):
-    cells, labels, _, _, country, _ = europe
+    cells, _labels, _, _, country, _ = europe
     per_country_points = collections.Counter(country.tolist())
     per_country_cells = collections.Counter(cells.iso2)
     below = cells.metadata["below_min"]

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from sklearn.cluster import OPTICS
 
 from backend.geocells.optics_graph import optics_graph, optics_xi_labels
-from backend.geocells.optics_split import (PIGEON_OPTICS, balanced_split, optics_parts,
-                                           split_points)
+from backend.geocells.optics_split import PIGEON_OPTICS, balanced_split, optics_parts, split_points
 
 
 def _blobs(seed: int, n_blobs: int = 6, spread=(0.05, 0.3)):

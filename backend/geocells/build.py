@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -45,7 +46,7 @@ class GeocellParams:
     max_points: int = 60
     optics: tuple[tuple[int, float], ...] = field(default=PIGEON_OPTICS)
 
-    def check(self) -> "GeocellParams":
+    def check(self) -> GeocellParams:
         """Validate; returns self. Raises GeocellParamError with what to change."""
         if int(self.min_points) < 1:
             raise GeocellParamError(f"MIN must be at least 1, got {self.min_points}")
@@ -132,15 +133,15 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
         for pts, poly in _cell_parts(wc, parent, la, lo, params):
             labels[pts] = len(polygons)
             src = [areas[i] for i in area_of_point[pts]]
+            a1 = collections.Counter(a.admin1 for a in src)
             if len(pts) == wc.n:  # the whole work cell: name every area it covers
                 src = [areas[i] for i in wc.areas] + src
-            a1 = collections.Counter(a.admin1 for a in areas_of(pts, area_of_point, areas))
             polygons.append(poly)
             cents.append(spherical_mean(la[pts], lo[pts]))
             first = areas[wc.areas[0]]
             countries.append(first.country)
             iso2.append(first.iso2)
-            adm1.append(sorted(a1.items(), key=lambda kv: (-kv[1], kv[0]))[0][0])
+            adm1.append(min(a1.items(), key=lambda kv: (-kv[1], kv[0]))[0])
             adm1_all.append(sorted({a.admin1 for a in src}))
             adm2.append(sorted({a.admin2 for a in src if a.admin2}))
             counts.append(len(pts))
@@ -152,17 +153,18 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
              for i, n in enumerate(counts) if n < params.min_points]
     above = [{"cell": i, "n_points": int(n), "iso2": iso2[i]}
              for i, n in enumerate(counts) if n > params.max_points]
-    assert all(per_country[b["iso2"]] == 1 for b in below), "MIN rule broken"
+    if not all(per_country[b["iso2"]] == 1 for b in below):  # merge.py guarantees this
+        raise RuntimeError(f"internal error: cells below MIN in multi-cell countries: {below}")
     meta = {
         "format": FORMAT,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "created_by": "pigeon-bot backend.geocells.build.build_geocells",
         "parameters": {"min_points": params.min_points, "max_points": params.max_points,
                        "optics": [list(s) for s in params.optics],
                        "optics_space": "3-D unit vectors x Earth radius (km, chord)",
                        "boundaries": "Voronoi of points in lon/lat, clipped to parent cell",
                        "centroid": "spherical mean of the cell's points"},
-        "input": input_meta or {"file": "<memory>", "n_points": int(len(la))},
+        "input": input_meta or {"file": "<memory>", "n_points": len(la)},
         "admin_source": admin_meta or {},
         "n_areas": len(areas),
         "countries_with_cells": len(per_country),
@@ -174,15 +176,3 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
     cells = Geocells(polygons, np.array(cents), countries=countries, iso2=iso2, admin1=adm1,
                      n_points=counts, admin1_all=adm1_all, admin2=adm2, metadata=meta)
     return cells, labels
-
-
-def areas_of(pts: np.ndarray, area_of_point: np.ndarray, areas: Sequence[Area]) -> list[Area]:
-    """The area of every point in ``pts``."""
-    return [areas[i] for i in area_of_point[pts]]
-
-
-def params_dict(params: GeocellParams) -> dict[str, Any]:
-    """Parameters as plain JSON-able data."""
-    d = asdict(params)
-    d["optics"] = [list(s) for s in params.optics]
-    return d

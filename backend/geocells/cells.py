@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -102,7 +103,7 @@ class Geocells:
         p = Path(path)
         meta = dict(self.metadata)
         meta.setdefault("format", FORMAT)
-        meta.setdefault("created", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        meta.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         meta["n_cells"] = len(self)
         geo_json = shapely.to_geojson(self.polygons)
         parts = ['{"type": "FeatureCollection",\n"metadata": ', json.dumps(meta, indent=1),
@@ -125,7 +126,7 @@ class Geocells:
         return p
 
     @classmethod
-    def load(cls, path: str | Path) -> "Geocells":
+    def load(cls, path: str | Path) -> Geocells:
         """Read a file written by :meth:`save`.
 
         Raises:

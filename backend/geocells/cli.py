@@ -38,8 +38,12 @@ def _admin_meta(admin2: str | None) -> dict:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from backend.geocells.areas import load_areas, restrict_to_countries
-    from backend.geocells.build import (GeocellParamError, GeocellParams, build_geocells,
-                                        parse_optics)
+    from backend.geocells.build import (
+        GeocellParamError,
+        GeocellParams,
+        build_geocells,
+        parse_optics,
+    )
     from backend.geocells.plot import plot_geocells
     from backend.geocells.points_io import read_points
 
@@ -62,7 +66,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         lat, lng = lat[keep], lng[keep]
         if len(lat) == 0:
             raise UserError(f"no point of {args.points} lies in {args.countries}")
-    cells, labels = build_geocells(lat, lng, areas, params, input_meta=input_meta,
+    cells, _labels = build_geocells(lat, lng, areas, params, input_meta=input_meta,
                                    admin_meta=_admin_meta(args.admin2), progress=progress)
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -44,7 +44,7 @@ def check_sizes(cells: Any, min_points: int, max_points: int) -> list[str]:
         if n < min_points and per_country[cells.iso2[i]] != 1:
             problems.append(f"cell {i} ({cells.iso2[i]}) has {n} < MIN points but is not its "
                             "country's only cell")
-        if n > max_points and max_points >= 2 * min_points - 1:
+        if n > max_points >= 2 * min_points - 1:
             problems.append(f"cell {i} ({cells.iso2[i]}) has {n} > MAX points")
     return problems
 

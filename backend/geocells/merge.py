@@ -22,8 +22,8 @@ Usage::
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import shapely
@@ -42,7 +42,7 @@ class WorkCell:
 
     @property
     def n(self) -> int:
-        return int(len(self.points))
+        return len(self.points)
 
 
 class _Grouper:

@@ -25,7 +25,6 @@ import shapely
 from backend.geocells.optics_split import split_points
 from backend.geocells.voronoi import voronoi_partition
 
-
 INLAND = 1e-4
 """How far past the nearest coast point an offshore point goes, relative to its distance."""
 
