@@ -272,9 +272,9 @@ class LadderRunner:
         """Train, bundle, index (refinement rungs) and evaluate one rung."""
         import torch
 
-        from backend.eval.evaluate import (default_country_lookup, eval_metadata,
-                                           evaluate_predictions, predict_dataset,
-                                           write_reports)
+        from backend.eval.evaluate import (default_aux_truth, default_country_lookup,
+                                           eval_metadata, evaluate_predictions,
+                                           predict_dataset, write_reports)
         from backend.model.backbone import backbone_from_state
         from backend.model.bundle import bundle_summary, load_bundle, save_bundle
         from backend.model.heads import heads_from_state
@@ -309,9 +309,10 @@ class LadderRunner:
         test = with_views(self.test, rung.views)
         preds = predict_dataset(predictor, test, pin=rung.pin,
                                 on_bad_image=self.s.on_bad_row, show_progress=not self.s.quiet)
+        aux_truth = default_aux_truth(test.lats(), test.lngs()) if rung.multitask else None
         report = evaluate_predictions(preds, country_lookup=default_country_lookup(),
-                                      geocells=bundle.geocells, n_boot=self.s.n_boot,
-                                      seed=self.s.seed)
+                                      geocells=bundle.geocells, aux_truth=aux_truth,
+                                      n_boot=self.s.n_boot, seed=self.s.seed)
         meta = eval_metadata(test, preds, model=bundle_summary(bundle_dir),
                              params={"rung": dataclasses.asdict(rung), "notes": notes})
         write_reports(folder / "report", preds, report, meta=meta, plots=True)

@@ -43,6 +43,13 @@ from backend.eval.metrics import MetricReport, compute_metrics, format_report
 EVAL_FORMAT = "pigeon-eval/1"
 COUNTRY_NEAREST_KM = 50.0
 """A point at sea within this distance of a country counts as in it (truth and guess alike)."""
+DAYS_PER_MONTH = 365.25 / 12
+AUX_REGRESSION: dict[str, tuple[str, float]] = {
+    "elevation": ("elevation", 1.0), "population_density": ("population_density", 1.0),
+    "temperature_mean": ("temperature", 1.0),
+    "precipitation_mean": ("precipitation", 1.0 / DAYS_PER_MONTH)}
+"""head regression column -> (metric task, factor to the metric's unit); precipitation
+goes from the model's mm/month to mm/day."""
 
 
 @dataclass
@@ -98,11 +105,10 @@ def _detailed(predictor: Any, rounds: list[list[Any]]
             from backend.model.heads import REGRESSION_TARGETS
 
             units = heads.regression_to_units(out["regression"]).cpu().numpy()
-            names = {"elevation": "elevation", "population_density": "population_density",
-                     "temperature_mean": "temperature", "precipitation_mean": "precipitation"}
             for j, name in enumerate(REGRESSION_TARGETS):
-                if name in names:
-                    aux[names[name]] = units[:, j].astype(np.float64)
+                if name in AUX_REGRESSION:
+                    key, scale = AUX_REGRESSION[name]
+                    aux[key] = units[:, j].astype(np.float64) * scale
     return guesses, probs, aux, np.array(argmax_pins, dtype=np.float64).reshape(-1, 2)
 
 
@@ -200,6 +206,25 @@ def default_country_lookup() -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
     except Exception:  # geo layer or its assets unavailable
         return None
     return lambda la, lo: np.asarray(areas.country_of(la, lo, nearest_km=COUNTRY_NEAREST_KM))
+
+
+def default_aux_truth(lat: np.ndarray, lng: np.ndarray) -> dict[str, np.ndarray] | None:
+    """True auxiliary values from the geo layer, in the units the heads predict (the model's
+    own target conversion, ``backend.model.geo_features``), or None without the assets."""
+    try:
+        from backend.geo.lookup import GeoLookup
+        from backend.model.geo_features import features_from_lookup
+        from backend.model.heads import REGRESSION_TARGETS
+
+        koppen, reg, _ = features_from_lookup(GeoLookup.default().lookup(lat, lng))
+    except Exception:  # geo layer, its assets or the model package unavailable
+        return None
+    out = {"climate_zone": np.where(koppen >= 0, koppen, np.nan).astype(np.float64)}
+    for j, name in enumerate(REGRESSION_TARGETS):
+        if name in AUX_REGRESSION:
+            key, scale = AUX_REGRESSION[name]
+            out[key] = reg[:, j].astype(np.float64) * scale
+    return out
 
 
 def evaluate_predictions(preds: Predictions, *,
@@ -326,10 +351,15 @@ def run_eval_command(args: Any) -> int:
     preds = predict_dataset(predictor, dataset, batch_size=args.batch_size,
                             on_bad_image=args.on_bad_row)
     lookup = None if args.no_geo else default_country_lookup()
+    aux_truth = None
+    if not args.no_geo:
+        aux_truth = default_aux_truth(np.array([loc.lat for loc in preds.locations]),
+                                      np.array([loc.lng for loc in preds.locations]))
     if lookup is None and not args.no_geo:
-        print("note: geo assets not built, so no country accuracy (run `make setup`)")
+        print("note: geo assets not built, so no country accuracy or auxiliary-task errors "
+              "(run `make setup`)")
     report = evaluate_predictions(preds, country_lookup=lookup, geocells=bundle.geocells,
-                                  n_boot=args.n_boot, seed=args.seed)
+                                  aux_truth=aux_truth, n_boot=args.n_boot, seed=args.seed)
     print(format_report(report))
     if preds.skipped:
         print(f"skipped {len(preds.skipped)} location(s) with unreadable images")
