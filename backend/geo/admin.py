@@ -127,8 +127,8 @@ class AdminAreas:
         Args:
             lat, lng: degrees, scalars or arrays of one shape (validated; longitudes wrapped).
             nearest_km: when > 0, a point in no polygon takes the nearest polygon whose
-                boundary is within this many km (coastal points, small islands). Distances
-                are measured in degrees scaled by latitude, good to a few percent.
+                outline is within this many km (coastal points, small islands). Distances
+                are measured on a local flat projection, good to a few percent.
             exact: test every point against the polygons, skipping the acceleration grid
                 (same answers, slower; for tests).
 
@@ -151,8 +151,7 @@ class AdminAreas:
             todo = np.flatnonzero(cell == -1)
         else:
             todo = np.arange(flat_lat.size)
-        pts = shapely.points(flat_lng[todo], flat_lat[todo])
-        pt_idx, geom_idx = self.tree.query(pts, predicate="intersects")
+        pt_idx, geom_idx = self._exact(flat_lat[todo], flat_lng[todo])
         # a point on a shared border matches two polygons: keep the first (lowest row)
         order = np.lexsort((geom_idx, pt_idx))
         pt_idx, geom_idx = pt_idx[order], geom_idx[order]
@@ -162,30 +161,85 @@ class AdminAreas:
         if nearest_km > 0:
             miss = np.flatnonzero(out < 0)
             if miss.size:
-                out[miss] = self._nearest(flat_lat[miss], flat_lng[miss],
-                                          shapely.points(flat_lng[miss], flat_lat[miss]),
-                                          nearest_km)
+                out[miss] = self._nearest(flat_lat[miss], flat_lng[miss], nearest_km)
         return out.reshape(shape)
 
-    def _nearest(self, lat: np.ndarray, lng: np.ndarray, pts: np.ndarray,
-                 max_km: float) -> np.ndarray:
+    def _exact(self, lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, polygon) pairs where the polygon holds the point (boundary included)."""
         import shapely
 
-        # search radius in degrees of longitude at that latitude (the wider of the two axes)
-        coslat = np.maximum(np.cos(np.radians(lat)), 0.05)
-        out = np.full(len(pts), -1, dtype=np.int64)
-        max_deg = max_km / KM_PER_DEG / float(coslat.min())
-        pt_idx, geom_idx = self.tree.query_nearest(pts, max_distance=max_deg,
-                                                   all_matches=False)
-        if len(pt_idx):
-            # check the true (latitude-scaled) distance to the nearest point of the polygon
-            near = shapely.shortest_line(pts[pt_idx], self.geometries[geom_idx])
-            coords = shapely.get_coordinates(near).reshape(-1, 2, 2)
-            dlng = (coords[:, 1, 0] - coords[:, 0, 0]) * coslat[pt_idx]
-            dlat = coords[:, 1, 1] - coords[:, 0, 1]
-            km = np.hypot(dlng, dlat) * KM_PER_DEG
-            ok = km <= max_km
-            out[pt_idx[ok]] = geom_idx[ok]
+        # bounding boxes from the tree, then the prepared polygons' fast contains_xy; only
+        # points left without a match get the slower boundary-inclusive test
+        pt_idx, geom_idx = self.tree.query(shapely.points(lng, lat))
+        hit = shapely.contains_xy(self.geometries[geom_idx], lng[pt_idx], lat[pt_idx])
+        matched = np.zeros(len(lat), dtype=bool)
+        matched[pt_idx[hit]] = True
+        again = ~hit & ~matched[pt_idx]
+        if again.any():
+            hit[again] = shapely.intersects_xy(self.geometries[geom_idx[again]],
+                                               lng[pt_idx[again]], lat[pt_idx[again]])
+        return pt_idx[hit], geom_idx[hit]
+
+    CHUNK = 64
+    """Vertices per boundary piece in the coastal-fallback tree."""
+
+    def _boundary_pieces(self) -> tuple[Any, np.ndarray, np.ndarray]:
+        """STRtree of short boundary pieces (<= CHUNK vertices) and each piece's polygon row.
+
+        Distances to a whole country's outline are slow (Russia has ~100k vertices); to short
+        pieces they are cheap. Built on first use only.
+        """
+        import shapely
+
+        if getattr(self, "_pieces", None) is None:
+            rings, ring_poly = shapely.get_parts(shapely.boundary(self.geometries),
+                                                 return_index=True)
+            xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+            starts = np.searchsorted(ring_of, np.arange(len(rings)))
+            ends = np.append(starts[1:], len(xy))
+            coords, piece_ids, piece_poly = [], [], []
+            n_piece = 0
+            step = self.CHUNK - 1
+            for r in range(len(rings)):
+                a, b = int(starts[r]), int(ends[r])
+                for s in range(a, max(b - 1, a + 1), step):
+                    seg = xy[s:min(s + self.CHUNK, b)]
+                    if len(seg) < 2:
+                        continue
+                    coords.append(seg)
+                    piece_ids.append(np.full(len(seg), n_piece))
+                    piece_poly.append(ring_poly[r])
+                    n_piece += 1
+            pieces = shapely.linestrings(np.concatenate(coords),
+                                         indices=np.concatenate(piece_ids))
+            self._pieces = (shapely.STRtree(pieces), pieces, np.asarray(piece_poly))
+        return self._pieces
+
+    def _nearest(self, lat: np.ndarray, lng: np.ndarray, max_km: float) -> np.ndarray:
+        """Row of the polygon whose outline is nearest each point, if within ``max_km``."""
+        import shapely
+
+        tree, pieces, piece_poly = self._boundary_pieces()
+        coslat = np.maximum(np.cos(np.radians(lat)), 0.01)
+        dlat = max_km / KM_PER_DEG
+        dlng = np.minimum(dlat / coslat, 180.0)
+        boxes = shapely.box(lng - dlng, lat - dlat, lng + dlng, lat + dlat)
+        pt_idx, piece_idx = tree.query(boxes)
+        out = np.full(len(lat), -1, dtype=np.int64)
+        if len(pt_idx) == 0:
+            return out
+        # distance on a local equirectangular projection: good to a few percent at <= 50 km
+        near = shapely.shortest_line(shapely.points(lng[pt_idx], lat[pt_idx]),
+                                     pieces[piece_idx])
+        c = shapely.get_coordinates(near).reshape(-1, 2, 2)
+        km = np.hypot((c[:, 1, 0] - c[:, 0, 0]) * coslat[pt_idx],
+                      c[:, 1, 1] - c[:, 0, 1]) * KM_PER_DEG
+        order = np.lexsort((km, pt_idx))
+        pt_idx, piece_idx, km = pt_idx[order], piece_idx[order], km[order]
+        first = np.ones(len(pt_idx), dtype=bool)
+        first[1:] = pt_idx[1:] != pt_idx[:-1]
+        ok = first & (km <= max_km)
+        out[pt_idx[ok]] = piece_poly[piece_idx[ok]]
         return out
 
     def country_of(self, lat: Any, lng: Any, *, nearest_km: float = 0.0) -> np.ndarray:

@@ -51,12 +51,13 @@ class GeoLookup:
     """Lazy holder of every geo asset with batch lookups (arrays in, arrays out)."""
 
     _default: "GeoLookup | None" = None
+    _shared_parts: dict[str, Any] = {}
 
     def __init__(self, *, coast_km: float = 10.0):
         if not coast_km >= 0:
             raise ValueError(f"coast_km must be >= 0, got {coast_km!r}")
         self.coast_km = float(coast_km)
-        self._parts: dict[str, Any] = {}
+        self._parts = GeoLookup._shared_parts  # assets are read-only: every instance shares them
 
     @classmethod
     def default(cls) -> "GeoLookup":
