@@ -193,3 +193,32 @@ def test_format_report_of_real_shape(tmp_path: Path) -> None:
     preds = predict_dataset(KnownGuesses(tmp_path / "test.csv"), ds, show_progress=False)
     text = format_report(evaluate_predictions(preds, n_boot=50))
     assert "median error" in text and "month accuracy" not in text  # no month head here
+
+
+class PinAndCandidates(KnownGuesses):
+    """Pin at the truth; the most probable candidate 1000 km south of it."""
+
+    def predict_batch(self, rounds: list[list[Image.Image]]) -> list[Guess]:
+        from backend.core.guess import Candidate
+
+        out = []
+        for views in rounds:
+            loc = self.ds[views[0].getpixel((0, 0))[0]]
+            south = loc.lat - 1000.0 / KM_PER_DEG
+            out.append(Guess(lat=loc.lat, lng=loc.lng, projected_score=4000.0, confidence=0.9,
+                             top_k=[Candidate(south, loc.lng, 0.6, 0),
+                                    Candidate(loc.lat, loc.lng, 0.4, 1)]))
+        return out
+
+
+def test_pin_choice_expected_vs_argmax(tmp_path: Path) -> None:
+    csv_path = _make_dataset(tmp_path, 6, views=1)
+    ds = load_dataset(csv_path)
+    model = PinAndCandidates(csv_path)
+    ours = evaluate_predictions(predict_dataset(model, ds, show_progress=False), n_boot=20)
+    paper = evaluate_predictions(predict_dataset(model, ds, pin="argmax", show_progress=False),
+                                 n_boot=20)
+    assert ours["mean_km"].value == pytest.approx(0.0, abs=1e-6)
+    assert paper["mean_km"].value == pytest.approx(1000.0, rel=1e-6)
+    with pytest.raises(ValueError, match="pin must be"):
+        predict_dataset(model, ds, pin="median", show_progress=False)
