@@ -343,3 +343,29 @@ def test_run_server_in_thread_for_sync_callers(tmp_path):
     with run_server_in_thread(FakePredictor(), port=h.port) as h2, \
             pytest.raises(OSError, match="address already in use|in use"):
         run_server_in_thread(FakePredictor(), port=h2.port)
+
+
+def test_a_client_that_leaves_mid_round_does_not_disturb_the_others(tmp_path):
+    async def main():
+        server = await serve(FakePredictor(delay_s=0.4), port=0, token="secret-token-1",
+                             db_path=tmp_path / "d.sqlite")
+        try:
+            gone, _ = await open_client(server.url, "secret-token-1")
+            stay, _ = await open_client(server.url, "secret-token-1")
+            await gone.send(round_frame("orphan", [jpeg_bytes(1)]))
+            await asyncio.sleep(0.1)
+            await gone.close()
+            await stay.send(round_frame("kept", [jpeg_bytes(2)]))
+            assert (await recv_msg(stay)).round_id == "kept"
+            await asyncio.sleep(0.5)
+            m = server.metrics_snapshot()
+            assert m["clients"] == 1 and m["rounds_in_flight"] == 0
+            assert m["errors"] == {} and m["db_errors"] == 0
+        finally:
+            await server.close()
+
+    run(main())
+    conn = sqlite3.connect(tmp_path / "d.sqlite")
+    # the orphan round was answered by the model and logged, though nobody read the guess
+    assert {r[0] for r in conn.execute("SELECT round_id FROM rounds")} == {"orphan", "kept"}
+    conn.close()
