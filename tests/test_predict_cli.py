@@ -124,3 +124,17 @@ def test_predict_with_an_index_of_another_model_is_refused(world, capsys, tmp_pa
     assert main(["predict", str(root / "img/0.jpg"), "--model", str(other), "--no-geo"]) == 2
     err = capsys.readouterr().err
     assert "4 geocells" in err and "pigeon index build" in err and "Traceback" not in err
+
+
+def test_index_build_refuses_embeddings_of_another_backbone(world, capsys, tmp_path):
+    from backend.model.backbone import build_backbone
+    from backend.model.embed import embed_dataset
+
+    root, bundle = world
+    pooled = build_backbone("pigeon-tiny", embedding_kind="pooled", seed=0)  # 64-dim
+    embed_dataset(pooled, root / "data.csv", tmp_path / "emb", batch_size=36,
+                  show_progress=False)
+    assert main(["index", "build", "--bundle", str(bundle), "--embeddings",
+                 str(tmp_path / "emb"), "--out", str(tmp_path / "i.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "64-dim" in err and "128-dim" in err and not (tmp_path / "i.npz").exists()

@@ -124,6 +124,9 @@ class Predictor:
         self.index = index
         if calibration_temperature is None:
             cal = getattr(bundle, "calibration", None) or {}
+            if not isinstance(cal, dict):
+                raise PredictorError("the bundle's calibration.json is not a JSON object; "
+                                     "rerun `pigeon calibrate`")
             calibration_temperature = cal.get("temperature", 1.0)
         try:
             t = float(calibration_temperature)
