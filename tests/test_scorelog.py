@@ -175,6 +175,17 @@ def test_default_path_honours_env(monkeypatch, tmp_path):
     assert default_db_path().parts[-3:] == ("share", "pigeon-bot", "scores.sqlite")
 
 
+def test_odd_file_names(tmp_path):
+    path = tmp_path / "my scores #1?%.sqlite"
+    with ScoreLog(path) as log:
+        log.log_guess(round_id="r", source="test", lat=0, lng=0)
+    assert path.exists()
+    with ScoreLog(path, readonly=True) as log:
+        assert log.count() == 1
+    # no file under a cut name (a bare file: URI would stop at '?' or '#')
+    assert all(p.name.startswith(path.name) for p in tmp_path.iterdir())
+
+
 def test_two_connections_share_the_file(tmp_path):
     path = tmp_path / "shared.sqlite"
     a, b = ScoreLog(path), ScoreLog(path)

@@ -126,7 +126,8 @@ class ScoreLog:
             raise FileNotFoundError(f"no score log at {self.path}")
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        # a file: URI (percent-encoded, so '?' or '#' in a name stay part of the path)
+        uri = self.path.resolve().as_uri() + ("?mode=ro" if readonly else "")
         self._conn = sqlite3.connect(uri, uri=True, isolation_level=None,
                                      check_same_thread=False,
                                      timeout=busy_timeout_s)
