@@ -109,6 +109,7 @@ def test_auto_duel_to_the_end_logged_and_pixels_only(predictor, arena, tmp_path)
         assert row.guess_lat == pytest.approx(g.lat, abs=1e-6)
         assert row.truth_lat == pytest.approx(rnd.location.lat, abs=1e-6)
         assert row.score == g.score
+        assert row.n_views == 4
     # pixels only: the arena saw every request; the extension never fetched a view, and read
     # each round's truth only after that round had ended
     reqs = extension_requests(arena, game.id)

@@ -7,7 +7,8 @@ or a ``t`` query parameter (``<img>`` tags and ``sendBeacon`` cannot set headers
 ``GET  /api/info``                          dataset size, modes, opponents, default rules
 ``POST /api/games``                         ``{mode, opponent, name?, rules?, seed?}`` → ids, token
 ``POST /api/games/{gid}/join``              ``{name}`` → a second person's id and token
-``GET  /api/games/{gid}/state``             phase, round number, time left, HP — never the truth
+``GET  /api/games/{gid}/state``             phase, round, time left, HP — never the truth
+                                            (``?hello=1``: a (re)loaded page, rejoins)
 ``GET  /api/games/{gid}/rounds/{n}/views/{k}``  the k-th view (0-based) of the open round
 ``POST /api/games/{gid}/guess``             ``{lat, lng, round}``
 ``POST /api/games/{gid}/next``              seen the result, ready for the next round
@@ -135,8 +136,8 @@ async def state(request: web.Request) -> web.Response:
     now = hub.clock()
     live.game.tick(now)
     hub.flush(live)
-    if not live.game.player(pid).connected:
-        live.game.rejoin(pid)
+    if request.query.get("hello") == "1" and not live.game.player(pid).connected:
+        live.game.rejoin(pid)   # the page was reloaded: wait for this player again
     return web.json_response(live.game.state_for(pid, now=now))
 
 

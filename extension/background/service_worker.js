@@ -75,6 +75,26 @@ async function requireConnection() {
   return conn;
 }
 
+/** Cut one capture into a cols x rows grid of JPEGs (base64, row by row). */
+async function cropGrid(dataUrl, cols, rows) {
+  const bitmap = await createImageBitmap(await (await fetch(dataUrl)).blob());
+  const w = Math.floor(bitmap.width / cols);
+  const h = Math.floor(bitmap.height / rows);
+  const out = [];
+  for (let r = 0; r < rows; r += 1) {
+    for (let c = 0; c < cols; c += 1) {
+      const canvas = new OffscreenCanvas(w, h);
+      canvas.getContext('2d').drawImage(bitmap, c * w, r * h, w, h, 0, 0, w, h);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 })).arrayBuffer());
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      out.push(btoa(bin));
+    }
+  }
+  bitmap.close();
+  return out;
+}
+
 const handlers = {
   async status() { return status(); },
   async getSettings() { return { ...settings }; },
@@ -84,7 +104,13 @@ const handlers = {
     return { ...settings };
   },
   async checkSettings(msg) { return validateSettings(msg.settings).errors; },
-  async capture(_msg, sender) { return capture(sender); },
+  async capture(msg, sender) {
+    const shot = await capture(sender);
+    if (!msg.grid) return shot;
+    const cols = Math.max(1, Math.min(4, Number(msg.grid.cols) || 1));
+    const rows = Math.max(1, Math.min(4, Number(msg.grid.rows) || 1));
+    return { jpegs: await cropGrid(shot.dataUrl, cols, rows), t: shot.t };
+  },
   async predict(msg) {
     const c = await requireConnection();
     const m = checkMessage(roundMessage(msg.round));

@@ -67,6 +67,13 @@ export class Controller {
     this.overlay.setVisible(false);
     this.adapter.hideUI();
     try {
+      const grid = count > 1 && this.adapter.showGrid && this.settings.gridCapture !== false ? await this.adapter.showGrid(count, this.signal) : null;
+      if (grid) {
+        await nextFrames();
+        const shot = await this.send('capture', { grid: { cols: grid.cols, rows: grid.rows } });
+        shot.jpegs.forEach((jpeg, i) => views.push({ jpeg, heading: grid.headings[i] }));
+        return views;
+      }
       for (let i = 0; i < count; i += 1) {
         const { heading } = await this.adapter.turnTo(i, count, this.signal);
         await nextFrames();
@@ -74,6 +81,7 @@ export class Controller {
         views.push({ jpeg: stripDataUrl(shot.dataUrl), heading: Number.isFinite(heading) ? ((heading % 360) + 360) % 360 : null });
       }
     } finally {
+      if (this.adapter.endGrid) this.adapter.endGrid();
       this.adapter.restoreUI();
       this.capturing = false;
       this.overlay.setVisible(!this.settings || this.settings.overlay);
@@ -124,7 +132,9 @@ export class Controller {
       }
     }
     this.last = timing;
+    this.history = [...(this.history || []), timing].slice(-50);
     this.overlay.host.dataset.timings = JSON.stringify(timing);
+    this.overlay.host.dataset.timingsHistory = JSON.stringify(this.history);
     // the result is read only now, after the round's guess (ours in auto mode, the person's in suggest)
     const result = await this.adapter.waitForResult(round, this.signal, this.send);
     if (result) {

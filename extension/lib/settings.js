@@ -10,6 +10,7 @@ export const DEFAULTS = Object.freeze({
   delayMaxMs: 4000,
   views: 4,               // 4 headings, or 1 (the quick one-view mode)
   overlay: true,
+  gridCapture: true,      // on sites that can show every heading at once (the arena): one capture
 });
 
 /** Check and normalise settings; returns {settings, errors: [one sentence each]}. */
@@ -33,6 +34,7 @@ export function validateSettings(input) {
   s.views = Number(s.views);
   if (s.views !== 1 && s.views !== 4) errors.push('views must be 1 or 4');
   s.overlay = Boolean(s.overlay);
+  s.gridCapture = s.gridCapture !== false;
   return { settings: s, errors };
 }
 

@@ -32,6 +32,7 @@ function status(text, isError = false) {
 // ---------------------------------------------------------------- viewer
 function showView(i) {
   if (!ui.views) return;
+  if ($('#viewer').dataset.layout === 'grid') { $('#viewer').dataset.layout = 'single'; $('#view-grid').hidden = true; $('#view-img').hidden = false; }
   ui.view = ((i % ui.views) + ui.views) % ui.views;
   const viewer = $('#viewer');
   viewer.dataset.viewReady = 'false';
@@ -45,7 +46,7 @@ function showView(i) {
     img.decode().catch(() => {}).then(() => {
       // two frames later the pixels are on screen: this is the page's "view ready" signal
       requestAnimationFrame(() => requestAnimationFrame(() => {
-        if (viewer.dataset.viewIndex === String(ui.view)) viewer.dataset.viewReady = 'true';
+        if (viewer.dataset.viewIndex === String(ui.view) && viewer.dataset.layout !== 'grid') viewer.dataset.viewReady = 'true';
       }));
     });
   };
@@ -59,13 +60,47 @@ function showView(i) {
   img.src = api(`/rounds/${ui.round}/views/${ui.view}`);
 }
 
+// The grid layout shows every heading at once, 2 x 2 in heading order (a contact sheet):
+// data-layout="grid", and data-view-ready="true" once every image is decoded and painted.
+function setLayout(layout) {
+  const viewer = $('#viewer');
+  const grid = $('#view-grid');
+  if (layout === 'grid' && ui.views > 1) {
+    viewer.dataset.viewReady = 'false';
+    viewer.dataset.layout = 'grid';
+    $('#view-img').hidden = true;
+    grid.hidden = false;
+    const key = `${ui.round}`;
+    const imgs = [...Array(ui.views).keys()].map((k) => {
+      const img = new Image();
+      img.alt = `heading ${k + 1}`;
+      img.src = api(`/rounds/${ui.round}/views/${k}`);
+      return img;
+    });
+    grid.replaceChildren(...imgs);
+    Promise.allSettled(imgs.map((im) => im.decode())).then(() => {
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        if (viewer.dataset.layout === 'grid' && `${ui.round}` === key) viewer.dataset.viewReady = 'true';
+      }));
+    });
+  } else {
+    viewer.dataset.layout = 'single';
+    grid.hidden = true;
+    grid.replaceChildren();
+    $('#view-img').hidden = false;
+    showView(ui.view);
+  }
+}
+
 function setupViewer() {
+  $('#toggle-grid').addEventListener('click', () => setLayout($('#viewer').dataset.layout === 'grid' ? 'single' : 'grid'));
   $('#turn-left').addEventListener('click', () => showView(ui.view - 1));
   $('#turn-right').addEventListener('click', () => showView(ui.view + 1));
   document.addEventListener('keydown', (ev) => {
     if (ev.target instanceof HTMLInputElement) return;
     if (ev.key === 'ArrowLeft' || ev.key === 'a') showView(ui.view - 1);
     else if (ev.key === 'ArrowRight' || ev.key === 'd') showView(ui.view + 1);
+    else if (ev.key === 'g') setLayout($('#viewer').dataset.layout === 'grid' ? 'single' : 'grid');
     else if (ev.key === ' ' && !$('#guess-button').disabled) submitGuess();
   });
   let dragX = null;
@@ -173,6 +208,9 @@ function startRound(state) {
   document.body.dataset.round = String(ui.round);
   $('#round-number').textContent = String(ui.round);
   $('#multiplier').textContent = state.mode === 'duel' ? `×${state.round.multiplier}` : '';
+  $('#viewer').dataset.layout = 'single';
+  $('#view-grid').hidden = true;
+  $('#view-img').hidden = false;
   showView(0);
   $('#viewer').focus();
 }
@@ -243,9 +281,12 @@ function render(state) {
   }
 }
 
+let firstPoll = true;
+
 async function poll() {
   try {
-    const state = await call('/state');
+    const state = await call(firstPoll ? '/state?hello=1' : '/state');
+    firstPoll = false;
     ui.failures = 0;
     render(state);
   } catch (err) {
@@ -277,7 +318,7 @@ function main() {
     navigator.sendBeacon(api('/leave'), new Blob(['{}'], { type: 'text/plain' }));
   });
   poll();
-  setInterval(poll, 400);
+  setInterval(poll, 250);
   setInterval(tickTimer, 200);
 }
 

@@ -46,6 +46,23 @@ export const arenaAdapter = {
     return { heading: Number(viewer.dataset.heading || 0) };
   },
 
+  // All headings at once: the page's own 2 x 2 grid layout, one capture cropped in four
+  // (Chrome allows only about 2 tab captures per second; turning needs 4).
+  async showGrid(n, signal) {
+    const viewer = document.querySelector('[data-qa=panorama]');
+    const available = Number(viewer.dataset.views || 4);
+    const toggle = document.querySelector('#toggle-grid');
+    if (n !== 4 || available !== 4 || !toggle) return null;
+    if (viewer.dataset.layout !== 'grid') toggle.click();
+    await waitFor(() => viewer.dataset.layout === 'grid' && viewer.dataset.viewReady === 'true', { signal, timeoutMs: 10000 });
+    return { cols: 2, rows: 2, headings: [0, 90, 180, 270] };
+  },
+
+  endGrid() {
+    const viewer = document.querySelector('[data-qa=panorama]');
+    if (viewer && viewer.dataset.layout === 'grid') document.querySelector('#toggle-grid').click();
+  },
+
   async placeGuess(round, guess, send) {
     const { gameId, token, origin } = game();
     const res = await send('siteFetch', { request: arenaGuessRequest(origin, gameId, token, guess.lat, guess.lng, round.number) });
