@@ -25,7 +25,7 @@ from backend.client import BackendClient
 from backend.core.protocol import GuessMessage, Round, View
 from bot.screenbot.capture import ScreenGrabber
 from bot.screenbot.region import Region
-from bot.screenbot.round_detector import RoundDetector
+from bot.screenbot.round_detector import RoundDetector, frame_difference, thumbnail
 from bot.screenbot.turning import KeyTurner
 
 
@@ -67,16 +67,27 @@ async def wait_settled(grab: ScreenGrabber, region: Region, *, interval_s: float
     return frame
 
 
+STILL_VIEW = 0.005
+"""A turned view this close to the one before it means the turn key did nothing."""
+
+
 async def capture_views(grab: ScreenGrabber, region: Region, first: np.ndarray,
-                        turner: KeyTurner | None, opts: PlayOptions) -> list[View]:
+                        turner: KeyTurner | None, opts: PlayOptions,
+                        say: Callable[[str], None] = print) -> list[View]:
     """The round's views: the first frame, then (with a turner) three quarter turns."""
     views = [View(jpeg=encode_jpeg(first), heading=None if turner is None else 0.0)]
     if turner is None:
         return views
+    prev = thumbnail(first)
     for k in range(1, opts.views):
         turner.quarter_turn()
         frame = await wait_settled(grab, region, interval_s=opts.interval_s,
                                    timeout_s=opts.settle_timeout_s)
+        thumb = thumbnail(frame)
+        if frame_difference(thumb, prev) < STILL_VIEW:
+            say(f"warning: the view did not change after pressing {opts.turn_key!r}: is the "
+                "game window focused, and is that its turn key? (--turn-key, --views 1)")
+        prev = thumb
         views.append(View(jpeg=encode_jpeg(frame), heading=90.0 * k))
     for _ in range(4 - (opts.views - 1)):
         turner.quarter_turn()  # a full circle: back to where the round started
@@ -111,7 +122,7 @@ async def play(opts: PlayOptions, *, say: Callable[[str], None] = print) -> int:
             while not opts.rounds or played < opts.rounds:
                 frame = grab.frame(region)
                 if det.feed(frame) == "round":
-                    views = await capture_views(grab, region, frame, turner, opts)
+                    views = await capture_views(grab, region, frame, turner, opts, say)
                     det.rebase(grab.frame(region))
                     played += 1
                     msg = Round(round_id=f"screen-{session}:{played}", source="screen",
