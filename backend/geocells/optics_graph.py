@@ -42,30 +42,41 @@ def optics_graph(x: np.ndarray, min_samples: int) -> tuple[np.ndarray, np.ndarra
     core = core[:, -1] if core.ndim == 2 else core
     reach = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int64)
+    ordering = np.empty(n, dtype=np.int64)
+    # "active" arrays hold the points not yet processed (plus those processed since the last
+    # compaction); compacting when half are done halves the work of the O(n^2) loop
+    idx = np.arange(n)
     key = np.full(n, _UNREACHED)  # reachability of unprocessed points; inf once processed
     floor = np.full(n, np.inf)  # what a new distance must beat: reach, or -inf once processed
-    ordering = np.empty(n, dtype=np.int64)
     cols = [x[:, j].copy() for j in range(x.shape[1])]
-    sq = np.empty(n)
-    tmp = np.empty(n)
+    done = 0
     for i in range(n):
-        p = int(np.argmin(key))
+        j = int(np.argmin(key))
+        p = int(idx[j])
         ordering[i] = p
-        key[p] = np.inf
-        floor[p] = -np.inf
-        np.subtract(cols[0], cols[0][p], out=sq)
+        key[j] = np.inf
+        floor[j] = -np.inf
+        done += 1
+        sq = cols[0] - cols[0][j]
         np.multiply(sq, sq, out=sq)
         for c in cols[1:]:
-            np.subtract(c, c[p], out=tmp)
-            np.multiply(tmp, tmp, out=tmp)
-            np.add(sq, tmp, out=sq)
+            t = c - c[j]
+            np.multiply(t, t, out=t)
+            np.add(sq, t, out=sq)
         np.sqrt(sq, out=sq)
         np.maximum(sq, core[p], out=sq)
-        improved = sq < floor
-        reach[improved] = sq[improved]
-        key[improved] = sq[improved]
-        floor[improved] = sq[improved]
-        pred[improved] = p
+        improved = np.flatnonzero(sq < floor)
+        if len(improved):
+            vals = sq[improved]
+            reach[idx[improved]] = vals
+            pred[idx[improved]] = p
+            key[improved] = vals
+            floor[improved] = vals
+        if done * 2 > len(idx) and len(idx) > 32:
+            keep = np.flatnonzero(floor != -np.inf)
+            idx, key, floor = idx[keep], key[keep], floor[keep]
+            cols = [c[keep] for c in cols]
+            done = 0
     return ordering, core, reach, pred
 
 
