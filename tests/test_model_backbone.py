@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.cliutil import UserError
 from backend.model.backbone import Backbone, backbone_from_state, build_backbone, build_vision_tower
 from backend.model.registry import (DEFAULT_BACKBONE, TINY_BACKBONE, get_backbone_config,

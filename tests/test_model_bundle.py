@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.model import bundle as bundle_mod
 from backend.model.bundle import BundleError, bundle_summary, load_bundle, make_tiny_bundle
 from backend.model.heads import EmbeddingSizeError

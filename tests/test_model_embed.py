@@ -11,14 +11,17 @@ import pytest
 import torch
 from PIL import Image
 
+from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.cliutil import UserError
 from backend.model.backbone import build_backbone
 from backend.model.embed import embed_dataset, load_embeddings
 
 
 def make_dataset(root: Path, n: int = 7, views: int = 4, seed: int = 0,
-                 corrupt: dict[int, list[int]] | None = None) -> Path:
-    """A generic-layout CSV of ``n`` locations with random images; ``corrupt`` = {row: views}."""
+                 corrupt: dict[int, list[int]] | None = None, style: str = "noise") -> Path:
+    """A generic-layout CSV of ``n`` locations with random images; ``corrupt`` = {row: views}.
+
+    ``style="colour"`` draws each location in its own colour with a stripe (learnable)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "img").mkdir(exist_ok=True)
@@ -29,6 +32,10 @@ def make_dataset(root: Path, n: int = 7, views: int = 4, seed: int = 0,
             p = root / "img" / f"{i}_{v}.png"
             if corrupt and v in corrupt.get(i, []):
                 p.write_bytes(b"\x89PNG broken")
+            elif style == "colour":
+                px = np.zeros((40, 56, 3), np.uint8) + (np.array([37, 91, 151]) * (i + 1)) % 256
+                px[:, 8 * (i % 6):8 * (i % 6) + 8] = 255 - px[:, 8 * (i % 6):8 * (i % 6) + 8]
+                Image.fromarray(px.astype(np.uint8)).save(p)
             else:
                 Image.fromarray(rng.integers(0, 255, (40, 56, 3), np.uint8)).save(p)
             paths.append(f"img/{p.name}")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 class FakeGeocells:
@@ -34,3 +35,14 @@ def test_fake_geocells_round_trip(tmp_path):
     g = FakeGeocells(world_centroids(5))
     g.save(tmp_path / "g.json")
     assert np.allclose(FakeGeocells.load(tmp_path / "g.json").centroids, g.centroids)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread on a shared 2-core box (restored afterwards)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.cliutil import UserError
 from backend.model.hf_convert import convert_hf_clip
 from backend.model.weights import load_backbone, load_clip_model

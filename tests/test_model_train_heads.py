@@ -10,6 +10,7 @@ import pytest
 import shapely
 import torch
 
+from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.cliutil import UserError
 from backend.geocells import Geocells
 from backend.model.aux_targets import AUX_FORMAT, AuxTargets
