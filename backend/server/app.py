@@ -95,7 +95,8 @@ class PigeonServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host   # IPv6 literal
+        return f"ws://{host}:{self.port}/"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -103,10 +104,18 @@ class PigeonServer:
         if self._db_path is not None:
             self._db = await ScoreWriter.open(self._db_path, self.metrics)
         self._batcher.start()
-        self._server = await ws_serve(
-            self._handler, self.host, self.port, process_request=self._http,
-            max_size=2 * self.limits.max_message_bytes, max_queue=4,
-            compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
+        try:
+            # max_queue: frames buffered per connection before reading pauses (memory bound)
+            self._server = await ws_serve(
+                self._handler, self.host, self.port, process_request=self._http,
+                max_size=2 * self.limits.max_message_bytes, max_queue=2,
+                compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
+        except BaseException:
+            await self._batcher.close()
+            if self._db is not None:
+                await self._db.close()
+            self._decode_pool.shutdown(wait=False)
+            raise
         self.port = self._server.sockets[0].getsockname()[1]
         log_event("server_started", url=self.url, model=self.model.id,
                   device=self.model.device, origins=list(self.origins.patterns),
