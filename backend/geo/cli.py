@@ -90,14 +90,14 @@ def format_record(r: dict[str, Any]) -> str:
         ("land", "yes" if r["land"] else "no (sea)"),
         ("Köppen", r["koppen"]),
         ("elevation", _fmt(r["elevation_m"], " m", 0)),
-        ("temperature", f"{_fmt(r['temp_mean_c'], ' °C')} annual mean, "
-                        f"{_fmt(r['temp_range_c'], ' °C')} range"),
-        ("precipitation", f"{_fmt(r['precip_mm_year'], ' mm/year', 0)}, "
-                          f"{_fmt(r['precip_range_mm_month'], ' mm/month', 0)} range"),
+        ("temperature", (f"{_fmt(r['temp_mean_c'], ' °C')} annual mean, "
+                         f"{_fmt(r['temp_range_c'], ' °C')} range")),
+        ("precipitation", (f"{_fmt(r['precip_mm_year'], ' mm/year', 0)}, "
+                           f"{_fmt(r['precip_range_mm_month'], ' mm/month', 0)} range")),
         ("population", f"{_fmt(r['pop_density'], ' people/km²', 0)} (estimate)"),
         ("nearest place", f"{r['place']} ({_fmt(r['place_distance_km'], ' km')})"),
-        ("town", f"{r['town']} (pop {r['town_population']:,}, "
-                 f"{_fmt(r['town_distance_km'], ' km')})"),
+        ("town", (f"{r['town']} (pop {r['town_population']:,}, "
+                  f"{_fmt(r['town_distance_km'], ' km')})")),
     ]
     head = f"{r['lat']:.5f}, {r['lng']:.5f}"
     return "\n".join([head] + [f"  {k:<14} {v}" for k, v in rows])
@@ -126,7 +126,10 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             records.extend(geo.lookup_records(lat[s:s + BATCH], lng[s:s + BATCH]))
     except CoordinateError as exc:
         raise UserError(str(exc)) from None
-    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
+    if args.out:
+        out = open(args.out, "w", newline="", encoding="utf-8")  # noqa: SIM115 (or stdout)
+    else:
+        out = sys.stdout
     try:
         if args.json:
             payload: Any = records if args.csv else records[0]
@@ -170,7 +173,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             w.writerow([i, f"{a:.6f}", f"{b:.6f}", c])
     meta = {
         "format": "pigeon-geo-sample/1", "made_by": "pigeon geo sample (backend.geo.sampler)",
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "parameters": {"n": args.n, "seed": args.seed, "jitter_km": args.jitter_km,
                        "pop_exponent": args.pop_exponent,
                        "countries": countries or "official Street View coverage"},

@@ -32,7 +32,7 @@ class Climate:
         self._monthly: Raster | None = None
 
     @classmethod
-    def load(cls) -> "Climate":
+    def load(cls) -> Climate:
         """Read the annual grids of ``geo/climate.npz`` (raises AssetsMissing when not built)."""
         return cls(Raster.from_asset("climate", *ANNUAL_KEYS))
 

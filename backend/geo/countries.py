@@ -26,21 +26,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-LEFT_HAND_TRAFFIC = frozenset("""
+
+def _codes(block: str) -> frozenset[str]:
+    """A whitespace-separated block of ISO2 codes (kept readable in the source) as a set."""
+    return frozenset(block.split())
+
+
+LEFT_HAND_TRAFFIC = _codes("""
 AG AI AU BB BD BM BN BS BT BW CC CK CX CY DM FJ FK GB GD GG GY HK ID IE IM IN IO JE JM JP KE KI
 KN KY LC LK LS MO MS MT MU MV MW MY MZ NA NF NP NR NU NZ PG PK PN SB SC SG SH SR SZ TC TH TK TL
 TO TT TV TZ UG VC VG VI WS ZA ZM ZW
-""".split())
+""")
 """ISO2 codes of the countries and territories that drive on the left."""
 
-STREET_VIEW_COVERAGE = frozenset("""
+STREET_VIEW_COVERAGE = _codes("""
 AD AL AT AX BE BG CH CZ DE DK EE ES FI FO FR GB GI GR HR HU IE IM IS IT JE LI LT LU LV MC ME MK
 MT NL NO PL PT RO RS RU SE SI SK SM TR UA
 AE BD BT HK ID IL IN JO JP KG KH KR KZ LA LB LK MN MO MY NP OM PH PS QA SG TH TW
 BW GH KE LS NG RW SN SZ TN UG ZA
 AR BO BR CA CL CO CW DO EC GL GT MX PA PE PM PR US UY VI BM FK
 AU NZ AS GU MP CX CC
-""".split())
+""")
 """ISO2 codes with official Google Street View car coverage (approximate, ~2024)."""
 
 CONTINENT_NAMES = {"AF": "Africa", "AN": "Antarctica", "AS": "Asia", "EU": "Europe",

@@ -31,7 +31,7 @@ class Elevation:
         self.nodata = int(raster.meta.get("nodata", 255))
 
     @classmethod
-    def load(cls) -> "Elevation":
+    def load(cls) -> Elevation:
         """Read ``geo/elevation.npz`` (raises AssetsMissing when not built)."""
         return cls(Raster.from_asset("elevation"))
 

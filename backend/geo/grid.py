@@ -57,7 +57,7 @@ class GridSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GridSpec":
+    def from_dict(cls, d: dict[str, Any]) -> GridSpec:
         return cls(float(d["top"]), float(d["left"]), float(d["dlat"]), float(d["dlng"]),
                    int(d["rows"]), int(d["cols"]))
 

@@ -32,7 +32,7 @@ class Koppen:
         self.ocean_code = int(raster.meta.get("ocean_code", 32))
 
     @classmethod
-    def load(cls) -> "Koppen":
+    def load(cls) -> Koppen:
         """Read ``geo/koppen.npz`` (raises AssetsMissing when not built)."""
         return cls(Raster.from_asset("koppen"))
 

@@ -29,7 +29,7 @@ class LandMask:
             raise ValueError(f"land mask bits {self.bits.shape} do not match the grid")
 
     @classmethod
-    def load(cls) -> "LandMask":
+    def load(cls) -> LandMask:
         """Read ``geo/landmask.npz`` (raises AssetsMissing when not built)."""
         return cls(Raster.from_asset("landmask"))
 

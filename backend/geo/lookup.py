@@ -34,7 +34,7 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -50,8 +50,8 @@ FIELDS = ("lat", "lng", "country", "country_name", "admin1", "land", "koppen", "
 class GeoLookup:
     """Lazy holder of every geo asset with batch lookups (arrays in, arrays out)."""
 
-    _default: "GeoLookup | None" = None
-    _shared_parts: dict[str, Any] = {}
+    _default: GeoLookup | None = None
+    _shared_parts: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *, coast_km: float = 10.0):
         if not coast_km >= 0:
@@ -60,7 +60,7 @@ class GeoLookup:
         self._parts = GeoLookup._shared_parts  # assets are read-only: every instance shares them
 
     @classmethod
-    def default(cls) -> "GeoLookup":
+    def default(cls) -> GeoLookup:
         """A process-wide shared instance (assets are loaded once, on first use)."""
         if cls._default is None:
             cls._default = cls()

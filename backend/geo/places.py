@@ -41,7 +41,7 @@ class Places:
         self.tree = cKDTree(to_unit_vectors(self.lat, self.lng))
 
     @classmethod
-    def load(cls) -> "Places":
+    def load(cls) -> Places:
         """Read ``geo/places.npz`` (raises AssetsMissing when not built)."""
         a, meta = load_npz("places")
         names = a["names_utf8"].tobytes().decode("utf-8").split("\n")

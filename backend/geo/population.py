@@ -33,7 +33,7 @@ class PopulationDensity:
         self.background = dict(zip(iso.tolist(), dens.tolist()))
 
     @classmethod
-    def load(cls) -> "PopulationDensity":
+    def load(cls) -> PopulationDensity:
         """Read ``geo/population.npz`` (raises AssetsMissing when not built)."""
         return cls(Raster.from_asset("population"))
 

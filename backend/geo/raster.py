@@ -12,7 +12,8 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +27,14 @@ class Raster:
 
     def __init__(self, values: dict[str, np.ndarray], grid: GridSpec,
                  meta: dict[str, Any] | None = None):
-        for name, arr in values.items():
+        for arr in values.values():
             grid.check(arr.shape)
         self.values = values
         self.grid = grid
         self.meta = meta or {}
 
     @classmethod
-    def from_asset(cls, asset: str, *keys: str) -> "Raster":
+    def from_asset(cls, asset: str, *keys: str) -> Raster:
         """Load ``keys`` of a built gridded asset (all arrays when none are named)."""
         arrays, meta = load_npz(asset, list(keys) or None)
         grid = GridSpec.from_dict(meta["grid"])

@@ -90,7 +90,7 @@ def build_koppen(out: Path, cache: Path) -> list[dict[str, Any]]:
 
 
 def build_elevation(out: Path, cache: Path) -> list[dict[str, Any]]:
-    """pvlib's 5 arc-minute ``Altitude.h5`` (value*28-450 m, 255 = none) → ``geo/elevation.npz``."""
+    """pvlib's 5' ``Altitude.h5`` (value*28-450 m, 255 = none) → ``geo/elevation.npz``."""
     import h5py
 
     path = _package_file("pvlib", "data/Altitude.h5")
@@ -195,7 +195,7 @@ def population_kernel_grid(lat: np.ndarray, lng: np.ndarray, pop: np.ndarray, *,
 
     from backend.core.geodesy import EARTH_RADIUS_KM
 
-    rows, cols = int(round(180 / cell_deg)), int(round(360 / cell_deg))
+    rows, cols = round(180 / cell_deg), round(360 / cell_deg)
     grid = GridSpec(90.0, -180.0, 180.0 / rows, 360.0 / cols, rows, cols)
     r, c = grid.indices(lat, lng)
     mass = np.zeros((rows, cols), dtype=np.float64)
@@ -212,7 +212,7 @@ def population_kernel_grid(lat: np.ndarray, lng: np.ndarray, pop: np.ndarray, *,
 
 
 def build_places_and_population(out: Path, cache: Path) -> list[dict[str, Any]]:
-    """GeoNames places ≥500 people → ``geo/places.npz``; the density grid → ``geo/population.npz``."""
+    """GeoNames places ≥ 500 people → ``geo/places.npz``; density → ``geo/population.npz``."""
     cities, countries, path = _load_geonames()
     lat = np.array([c["latitude"] for c in cities], dtype=np.float64)
     lng = np.array([c["longitude"] for c in cities], dtype=np.float64)
