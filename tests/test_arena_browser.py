@@ -2,8 +2,8 @@
 
 - a classic round: lobby → viewer (turned with a key) → pin on the Leaflet map → guess →
   the result panel shows the distance and the score the server computed;
-- a duel of a scripted person (this test clicking the UI) against a scripted bot opponent ends
-  with the HP the rules give;
+- a duel of a scripted person (this test clicking the UI) against the bot (the real backend
+  on a tiny bundle, through protocol v1) ends with the HP the rules give, every round logged;
 - closing the tab mid-round: that round is recorded as timed out and the log keeps it.
 """
 
@@ -75,11 +75,30 @@ def test_person_plays_a_classic_round_through_the_ui(arena, browser):
     page.close()
 
 
-def test_duel_scripted_person_against_scripted_bot_ends_with_right_hp(arena, browser):
+@pytest.fixture(scope="module")
+def bot_backend(tmp_path_factory):
+    """The real bot: ``backend.server`` on a tiny random-init bundle (real open_clip model)."""
+    from backend.model.bundle import load_bundle, make_tiny_bundle
+    from backend.predict.predictor import Predictor
+    from backend.server import run_server_in_thread
+    from tests.predict_fixtures import box_geocells
+
+    tmp = tmp_path_factory.mktemp("bot")
+    predictor = Predictor(load_bundle(make_tiny_bundle(tmp / "bundle", box_geocells())), geo=None)
+    with run_server_in_thread(predictor, port=0, db_path=tmp / "scores.sqlite") as srv:
+        yield srv, tmp / "scores.sqlite"
+
+
+def test_duel_scripted_person_against_the_bot_ends_with_right_hp(arena, browser, bot_backend):
+    from backend.scorelog import ScoreLog
+    from bot.arena.opponents import BotPlayer
+
+    srv, db = bot_backend
     rules = DuelRules(countdown_s=15)
-    # the "bot": always guesses Null Island quickly; the person clicks the map centre
+    bot = BotPlayer(srv.url, srv.token)
+    # the bot plays through the backend protocol; the person clicks near the map centre
     live, me, token = arena.call(lambda: arena.hub.create_game(
-        rules, name="person", opponent=ScriptedPlayer([(0.0, 0.0, 0.05)]), seed=2))
+        rules, name="person", opponent=bot, seed=2))
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{arena.url}play/{live.game.id}?t={token}")
     for _ in range(40):
@@ -113,6 +132,19 @@ def test_duel_scripted_person_against_scripted_bot_ends_with_right_hp(arena, bro
     title = page.locator("#result-title").inner_text()
     assert "Game over" in title
     page.close()
+    # the bot's guesses are the backend's, and each round's result reached the score log
+    bot_id = [p.id for p in game.players if p.id != me.id][0]
+    assert [(g["lat"], g["lng"]) for g in bot.guesses] == [
+        (r.guesses[bot_id].lat, r.guesses[bot_id].lng) for r in game.rounds]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with ScoreLog(db) as log:
+            rows = [r for r in log.rounds(source="arena") if r.game_id == f"arena-{game.id}"]
+        if len(rows) == len(game.rounds) and all(r.truth_lat is not None for r in rows):
+            break
+        time.sleep(0.2)
+    assert sorted(r.round_number for r in rows) == [r.number for r in game.rounds]
+    assert all(r.truth_lat is not None for r in rows)
 
 
 def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
