@@ -126,3 +126,28 @@ def test_bad_inputs_are_user_errors(setup):
         main(_base(tmp_path, gc, "x") + ["--batch-size", "0"])
     with pytest.raises(UserError, match="checkpoint .* does not exist"):
         main(_base(tmp_path, gc, "x") + ["--resume", str(tmp_path / "none.pt"), "--aux", "none"])
+
+
+def test_finetune_last_block_on_images(tmp_path):
+    from test_model_embed import make_dataset
+
+    gc = make_geocells(tmp_path / "geocells.json")
+    csv_path = make_dataset(tmp_path / "d", n=10, views=2, style="colour", corrupt={3: [0, 1]})
+    torch.manual_seed(0)
+    from backend.model.weights import load_clip_model, save_clip_checkpoint
+    clip, cfg, name = load_clip_model("pigeon-tiny")
+    save_clip_checkpoint(clip, cfg, tmp_path / "w.pt", config_name=name, source={"t": 1})
+    out = tmp_path / "ft"
+    main(["--finetune", "--data", str(csv_path), "--backbone", "pigeon-tiny", "--weights",
+          str(tmp_path / "w.pt"), "--geocells", str(gc), "--out", str(out), "--quiet",
+          "--aux", "none", "--batch-size", "4", "--epochs", "2", "--val-fraction", "0.2",
+          "--backbone-lr", "1e-3"])
+    ck = load_checkpoint(out / "checkpoint-last.pt", kind="finetune")
+    before = clip.visual.state_dict()
+    after = ck["model"]["backbone"]["state_dict"]
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("transformer.resblocks.3.", "ln_post", "proj"))
+                           for k in changed)
+    assert (out / "backbone.pt").is_file() and (out / "heads.pt").is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["last"]["n"] >= 1 and np.isfinite(metrics["last"]["median_km"])
