@@ -31,6 +31,7 @@ def _err(capsys) -> str:
     (["--port", "70000"], "not a port"),
     (["--max-batch", "0"], "--max-batch"),
     (["--max-clients", "0"], "bad limit"),
+    (["--max-megapixels", "0"], "bad limit"),
 ])
 def test_bad_arguments(args, words, bundle, capsys):
     argv = ["serve", "--no-db"] + (args if args[0] == "--model" else ["--model", str(bundle),

@@ -55,6 +55,7 @@ def _load_predictor(model: str, device: str):
 def _limits(args: argparse.Namespace) -> Limits:
     try:
         return Limits(max_message_bytes=int(args.max_message_mb * 1024 * 1024),
+                      max_pixels=int(args.max_megapixels * 1_000_000),
                       max_clients=args.max_clients, max_in_flight=args.max_in_flight)
     except ValueError as exc:
         raise UserError(f"bad limit: {exc}") from None
@@ -142,5 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rounds a client may have waiting for guesses (default 4)")
     p.add_argument("--max-message-mb", type=float, default=16.0,
                    help="largest message in MiB (default 16)")
+    p.add_argument("--max-megapixels", type=float, default=16.777216,
+                   help="most pixels per view, in millions (default 16.8; a 4K capture is 8.3)")
     p.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
     p.set_defaults(func=_cmd_serve)
