@@ -202,7 +202,7 @@ def test_compute_metrics_bad_inputs() -> None:
 def test_report_to_dict_is_json_ready() -> None:
     import json
 
-    d, t_lat, t_lng, p_lat, p_lng = _table_case()
+    _, t_lat, t_lng, p_lat, p_lng = _table_case()
     out = compute_metrics(t_lat, t_lng, p_lat, p_lng, n_boot=20).to_dict()
     text = json.dumps(out, allow_nan=False)
     assert out["format"] == "pigeon-eval-metrics/1" and "median_km" in text

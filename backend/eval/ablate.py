@@ -7,7 +7,8 @@ Each rung adds one idea to the one before (the list :data:`LADDER` is data):
  2. + label smoothing (haversine, tau 75 km);   3. + four views (mean embedding);
  4. + last-layer fine-tuning;   5. + multi-task (auxiliary heads);
  6. + semantic geocells instead of the plain grid;   7. + contrastive pretraining (backbone
-    weights from ``--contrastive-weights``);   8. + refinement (retrieval index);
+    weights from ``--contrastive-weights``, else ``backend.model.pretrain.main`` is run on
+    the training set's captions);   8. + refinement (retrieval index);
  9. ours: + expected-score pin (the pin that maximises the expected GeoGuessr score).
 
 Every rung really trains (``backend.model.train_heads.main(argv)``), is saved as a bundle
@@ -32,82 +33,30 @@ import datetime as _dt
 import json
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from backend.cliutil import UserError
 from backend.eval.datasets import Dataset
+from backend.eval.ladder import (
+    HARD_LABEL_TAU_KM,
+    IDEAS,
+    LADDER,
+    AblationSettings,
+    Rung,
+    new_idea,
+    parse_without,
+    select_rungs,
+    train_argv,
+)
+
+__all__ = ["HARD_LABEL_TAU_KM", "IDEAS", "LADDER", "AblationSettings", "LadderRunner", "Rung",
+           "RungResult", "format_tables", "parse_without", "run_ablate_command",
+           "select_rungs", "train_argv", "with_views", "write_ladder"]
 
 ABLATION_FORMAT = "pigeon-ablation/1"
-HARD_LABEL_TAU_KM = 0.001
-"""'No label smoothing': a tau so small the target is one-hot on the nearest centroid."""
-
-
-@dataclass(frozen=True)
-class Rung:
-    """One configuration of the ladder (cumulative: each adds one idea)."""
-
-    name: str
-    table: str = "paper"          # "paper" (Table 1) or "ours" (Table 2)
-    label_smoothing: bool = False
-    views: int = 1
-    finetune: bool = False
-    multitask: bool = False
-    semantic_cells: bool = False
-    contrastive: bool = False
-    refinement: bool = False
-    pin: str = "argmax"           # "argmax" (paper) or "expected" (ours)
-
-
-def _ladder() -> list[Rung]:
-    steps: list[tuple[str, dict[str, Any]]] = [
-        ("CLIP base", {}),
-        ("+ label smoothing", {"label_smoothing": True}),
-        ("+ four views", {"views": 4}),
-        ("+ last-layer fine-tuning", {"finetune": True}),
-        ("+ multi-task", {"multitask": True}),
-        ("+ semantic geocells", {"semantic_cells": True}),
-        ("+ contrastive pretraining", {"contrastive": True}),
-        ("+ refinement", {"refinement": True}),
-        ("+ expected-score pin (ours)", {"pin": "expected", "table": "ours"}),
-    ]
-    out, cur = [], Rung("")
-    for name, change in steps:
-        cur = dataclasses.replace(cur, name=name, **change)
-        out.append(cur)
-    return out
-
-
-LADDER: list[Rung] = _ladder()
-
-
-@dataclass
-class AblationSettings:
-    """Everything a ladder run depends on (stored in ``ladder.json``)."""
-
-    train_csv: str
-    test_csv: str
-    out: str
-    backbone: str = "pigeon-tiny"
-    weights: str | None = None
-    contrastive_weights: str | None = None
-    geocells: str | None = None
-    grid_bands: int = 18
-    grid_min_points: int = 1
-    cell_min: int = 30
-    cell_max: int = 60
-    epochs: int = 10
-    batch_size: int = 256
-    tau_km: float = 75.0
-    limit: int | None = None
-    n_boot: int = 1000
-    seed: int = 0
-    device: str = "cpu"
-    on_bad_row: str = "fail"
-    quiet: bool = False
-    without: tuple[str, ...] = ()
-    """Ideas to leave out on purpose (e.g. ``("finetune",)`` when fine-tuning is too slow)."""
 
 
 @dataclass
@@ -127,47 +76,11 @@ class RungResult:
         return self.rung.name + (f" ({'; '.join(self.notes)})" if self.notes else "")
 
 
-def select_rungs(only: str | None) -> list[Rung]:
-    """The rungs named in a comma-separated list (all when None), ladder order kept.
-
-    Raises:
-        UserError: a name that is not a rung (the message lists them).
-    """
-    if not only:
-        return list(LADDER)
-    wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
-    names = {r.name.lower(): r for r in LADDER}
-    bad = [w for w in wanted if w not in names]
-    if bad:
-        raise UserError(f"unknown rung(s) {bad}; choose from: " +
-                        ", ".join(repr(r.name) for r in LADDER))
-    return [r for r in LADDER if r.name.lower() in wanted]
-
-
 def with_views(dataset: Dataset, views: int) -> Dataset:
     """The same dataset keeping only the first ``views`` images of each location."""
     locs = [dataclasses.replace(loc, image_paths=list(loc.image_paths[:views]))
             for loc in dataset.locations]
     return Dataset(dataset.path, dataset.layout, locs, dataset.bad_rows, dataset.rows_read)
-
-
-def train_argv(rung: Rung, s: AblationSettings, *, cells: Path, run_dir: Path,
-               embeddings: Path | None, weights: str | None) -> list[str]:
-    """Arguments for ``backend.model.train_heads.main`` for one rung."""
-    argv = ["--geocells", str(cells), "--out", str(run_dir),
-            "--aux", "auto" if rung.multitask else "none",
-            "--tau-km", repr(s.tau_km if rung.label_smoothing else HARD_LABEL_TAU_KM),
-            "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
-            "--seed", str(s.seed), "--device", s.device]
-    if rung.finetune:
-        argv += ["--finetune", "--data", str(s.train_csv), "--backbone", s.backbone]
-        if weights:
-            argv += ["--weights", str(weights)]
-    else:
-        argv += ["--embeddings", str(embeddings)]
-    if s.quiet:
-        argv.append("--quiet")
-    return argv
 
 
 def _slug(text: str) -> str:
@@ -183,13 +96,15 @@ class LadderRunner:
     """
 
     def __init__(self, settings: AblationSettings, *,
-                 train_fn: Callable[[list[str]], int] | None = None) -> None:
+                 train_fn: Callable[[list[str]], int] | None = None,
+                 pretrain_fn: Callable[[list[str]], int] | None = None) -> None:
         from backend.eval.datasets import load_dataset
 
         self.s = settings
         self.out = Path(settings.out)
         self.cache = self.out / "_cache"
         self._train_fn = train_fn
+        self._pretrain_fn = pretrain_fn
         try:
             self.train = load_dataset(settings.train_csv, on_bad_row=settings.on_bad_row)
             self.test = load_dataset(settings.test_csv, on_bad_row=settings.on_bad_row
@@ -231,8 +146,7 @@ class LadderRunner:
         if contrastive not in self._backbones:
             source = self.s.contrastive_weights if contrastive else self.s.weights
             if contrastive and not source:
-                raise UserError("no --contrastive-weights given (a checkpoint made by "
-                                "contrastive pretraining on the training captions)")
+                source = self._pretrain()
             if source:
                 from backend.model.weights import load_backbone
 
@@ -259,6 +173,31 @@ class LadderRunner:
             self._emb[cache_key] = path
         return path
 
+    def pretrain_argv(self, out: Path) -> list[str]:
+        """Arguments for ``backend.model.pretrain.main``: contrastive pretraining on the
+        training set's captions, starting from the base weights."""
+        argv = ["--data", str(self.s.train_csv), "--out", str(out), "--model", self.s.backbone,
+                "--epochs", str(self.s.pretrain_epochs or self.s.epochs),
+                "--seed", str(self.s.seed), "--device", self.s.device]
+        if self.s.weights:
+            argv += ["--weights", str(self.s.weights)]
+        if self.s.quiet:
+            argv.append("--quiet")
+        return argv
+
+    def _pretrain(self) -> str:
+        """Run contrastive pretraining (no --contrastive-weights given); returns clip.pt."""
+        fn = self._pretrain_fn
+        if fn is None:
+            from backend.model.pretrain import main as fn
+        out = self.cache / "pretrain"
+        argv = self.pretrain_argv(out)
+        rc = fn(argv)
+        if rc or not (out / "clip.pt").is_file():
+            raise UserError(f"contrastive pretraining failed (exit {rc}) with: "
+                            f"{' '.join(argv)}; or give --contrastive-weights")
+        return str(out / "clip.pt")
+
     def _train(self, argv: list[str]) -> None:
         fn = self._train_fn
         if fn is None:
@@ -272,9 +211,14 @@ class LadderRunner:
         """Train, bundle, index (refinement rungs) and evaluate one rung."""
         import torch
 
-        from backend.eval.evaluate import (default_aux_truth, default_country_lookup,
-                                           eval_metadata, evaluate_predictions,
-                                           predict_dataset, write_reports)
+        from backend.eval.evaluate import (
+            default_aux_truth,
+            default_country_lookup,
+            eval_metadata,
+            evaluate_predictions,
+            predict_dataset,
+            write_reports,
+        )
         from backend.model.backbone import backbone_from_state
         from backend.model.bundle import bundle_summary, load_bundle, save_bundle
         from backend.model.heads import heads_from_state
@@ -343,7 +287,7 @@ class LadderRunner:
             i = LADDER.index(rung) + 1 if rung in LADDER else len(results) + 1
             notes = [f"without {k}" for k in dropped]
             effective = dataclasses.replace(rung, **{k: False for k in dropped})
-            own = _new_idea(rung)
+            own = new_idea(rung)
             if own in dropped:
                 results.append(RungResult(i, rung, skipped=dropped[own]))
                 continue
@@ -358,36 +302,6 @@ class LadderRunner:
             state = "skipped: " + r.skipped if r.skipped else f"done in {r.seconds:.0f} s"
             print(f"[{i}/{len(LADDER)}] {r.label}: {state}", flush=True)
         return results
-
-
-IDEAS: tuple[str, ...] = ("label_smoothing", "finetune", "multitask", "semantic_cells",
-                          "contrastive", "refinement")
-"""The ideas a rung can add (the boolean fields of :class:`Rung`)."""
-
-
-def parse_without(text: str | None) -> tuple[str, ...]:
-    """``"finetune,contrastive"`` -> ideas to leave out.
-
-    Raises:
-        UserError: a name that is not an idea (the message lists them).
-    """
-    names = tuple(w.strip() for w in (text or "").split(",") if w.strip())
-    bad = [n for n in names if n not in IDEAS]
-    if bad:
-        raise UserError(f"unknown idea(s) {bad} for --without; choose from {', '.join(IDEAS)}")
-    return names
-
-
-def _new_idea(rung: Rung) -> str | None:
-    """The boolean idea a rung adds (the field that differs from the rung before)."""
-    i = LADDER.index(rung) if rung in LADDER else 0
-    if i == 0:
-        return None
-    prev = LADDER[i - 1]
-    for f in IDEAS:
-        if getattr(rung, f) != getattr(prev, f):
-            return f
-    return None
 
 
 def format_tables(results: Sequence[RungResult]) -> str:
@@ -415,7 +329,7 @@ def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> P
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"format": ABLATION_FORMAT, "made_by": "pigeon ablate (backend.eval.ablate)",
-           "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
            "settings": dataclasses.asdict(settings),
            "rungs": [{"index": r.index, "rung": dataclasses.asdict(r.rung), "label": r.label,
                       "skipped": r.skipped, "notes": r.notes, "seconds": round(r.seconds, 2),
@@ -442,6 +356,7 @@ def run_ablate_command(args: Any) -> int:
                          backbone=args.backbone or "pigeon-tiny", weights=args.weights,
                          contrastive_weights=args.contrastive_weights, geocells=args.geocells,
                          grid_bands=args.grid_bands, epochs=args.epochs or 10,
+                         pretrain_epochs=args.pretrain_epochs,
                          batch_size=args.batch_size, limit=args.limit, n_boot=args.n_boot,
                          seed=args.seed, device=args.device, on_bad_row=args.on_bad_row,
                          without=parse_without(args.without))

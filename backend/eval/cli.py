@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from backend.cliutil import UserError, add_command
 from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
@@ -195,7 +194,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None,
                    help="base backbone weights: open_clip tag or checkpoint (default: random)")
     p.add_argument("--contrastive-weights", default=None,
-                   help="checkpoint after contrastive pretraining (the '+ contrastive' rung)")
+                   help="checkpoint after contrastive pretraining (default: pretrain here)")
+    p.add_argument("--pretrain-epochs", type=_positive_int, default=None,
+                   help="epochs of contrastive pretraining (default: --epochs)")
     p.add_argument("--geocells", default=None,
                    help="semantic geocells.json (default: built from the training points)")
     p.add_argument("--grid-bands", type=_positive_int, default=18,

@@ -30,9 +30,10 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class Dataset:
     def ids(self) -> list[str]:
         return [loc.id for loc in self.locations]
 
-    def head(self, n: int | None) -> "Dataset":
+    def head(self, n: int | None) -> Dataset:
         """The first ``n`` locations (all when ``n`` is None)."""
         if n is None:
             return self

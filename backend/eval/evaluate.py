@@ -30,9 +30,10 @@ import csv
 import datetime as _dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -203,7 +204,7 @@ def default_country_lookup() -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
         from backend.geo.admin import AdminAreas
 
         areas = AdminAreas.default("admin1")
-    except Exception:  # geo layer or its assets unavailable
+    except (ImportError, OSError, ValueError, UserError):  # geo layer or assets missing
         return None
     return lambda la, lo: np.asarray(areas.country_of(la, lo, nearest_km=COUNTRY_NEAREST_KM))
 
@@ -217,7 +218,7 @@ def default_aux_truth(lat: np.ndarray, lng: np.ndarray) -> dict[str, np.ndarray]
         from backend.model.heads import REGRESSION_TARGETS
 
         koppen, reg, _ = features_from_lookup(GeoLookup.default().lookup(lat, lng))
-    except Exception:  # geo layer, its assets or the model package unavailable
+    except (ImportError, OSError, KeyError, ValueError, UserError):  # no geo assets/package
         return None
     out = {"climate_zone": np.where(koppen >= 0, koppen, np.nan).astype(np.float64)}
     for j, name in enumerate(REGRESSION_TARGETS):
@@ -329,7 +330,7 @@ def eval_metadata(dataset: Dataset, preds: Predictions, *, model: dict[str, Any]
     """What made a report, from what data, with which parameters."""
     return {
         "made_by": "pigeon eval (backend.eval.evaluate)",
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "model": model,
         "data": {**dataset.describe(), "evaluated": len(preds.locations),
                  "bad_rows": [str(b) for b in dataset.bad_rows]},

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _equal_area_boxes(n_bands: int) -> list[tuple[float, float, float, float]]:
     for b in range(n_bands):
         lo, hi = float(edges[b]), float(edges[b + 1])
         band_area = 2 * math.pi * (math.sin(math.radians(hi)) - math.sin(math.radians(lo)))
-        cols = max(1, int(round(band_area / height ** 2)))
+        cols = max(1, round(band_area / height ** 2))
         lng_edges = np.linspace(-180.0, 180.0, cols + 1)
         boxes += [(float(lng_edges[c]), lo, float(lng_edges[c + 1]), hi) for c in range(cols)]
     return boxes
@@ -113,8 +114,9 @@ def make_grid_cells(lat: Any, lng: Any, *, kind: str = "equal_area", n_bands: in
         ValueError: bad kind or sizes, ``countries`` of the wrong length, or no cell with
             ``min_points`` points.
     """
-    from backend.geocells import Geocells
     from shapely.geometry import box
+
+    from backend.geocells import Geocells
 
     la, lo = validate_latlng(np.atleast_1d(lat), np.atleast_1d(lng))
     if min_points < 1:
@@ -146,7 +148,7 @@ def make_grid_cells(lat: Any, lng: Any, *, kind: str = "equal_area", n_bands: in
         "created_by": "pigeon-bot backend.eval.grid_cells.make_grid_cells",
         "method": "plain grid baseline (not semantic)",
         "parameters": params,
-        "input": input_meta or {"file": "<memory>", "n_points": int(len(la))},
+        "input": input_meta or {"file": "<memory>", "n_points": len(la)},
         "centroid": "spherical mean of the cell's points",
         "dropped_points": int((counts[counts < min_points]).sum()),
     }

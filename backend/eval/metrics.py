@@ -22,8 +22,9 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -119,10 +120,10 @@ def _aux_columns(aux_true: Mapping[str, Any], aux_pred: Mapping[str, Any], true_
         truth["season"] = core.month_to_season(truth["month"], true_lat)
         pred["season"] = core.month_to_season(pred["month"], true_lat)
     cols: dict[str, np.ndarray] = {}
-    for task in truth:
+    for task, t in truth.items():
         if task not in pred:
             continue
-        t, p = truth[task], pred[task]
+        p = pred[task]
         if len(t) != n or len(p) != n:
             raise ValueError(f"auxiliary task {task!r}: need {n} values each, got "
                              f"{len(t)} true and {len(p)} predicted")
@@ -230,7 +231,7 @@ def _fmt(value: float, unit: str) -> str:
 
 def format_report(report: MetricReport) -> str:
     """A vertical text table: metric, value, 95 % interval, items counted."""
-    pct = int(round(report.params.get("ci", 0.95) * 100))
+    pct = round(report.params.get("ci", 0.95) * 100)
     rows = [("metric", "value", f"{pct}% interval", "n")]
     for m in report.metrics.values():
         unit = "" if m.unit in ("%",) else f" {m.unit}"

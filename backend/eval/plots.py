@@ -77,11 +77,13 @@ def plot_calibration(projected: Any, actual: Any, path: str | Path, *, n_bins: i
 
 def _country_outlines() -> list[np.ndarray]:
     """Exterior rings (lng, lat) of the admin-0 polygons, or [] without the geo assets."""
+    from backend.cliutil import UserError
+
     try:
         from backend.geo.admin import AdminAreas
 
         areas = AdminAreas.default("admin0")
-    except Exception:  # geo layer or its assets unavailable: a map without outlines
+    except (ImportError, OSError, ValueError, UserError):  # no geo assets: no outlines
         return []
     rings: list[np.ndarray] = []
     for geom in areas.geometries:

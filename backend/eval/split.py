@@ -101,7 +101,7 @@ def split_indices(lat: Any, lng: Any, *, test_frac: float = 0.1, min_km: float =
     if n < 2:
         raise ValueError(f"need at least 2 points to split, got {n}")
     sizes = np.bincount(labels)
-    target = max(1, int(round(test_frac * n)))
+    target = max(1, round(test_frac * n))
     rng = np.random.default_rng(seed)
     in_test = np.zeros(len(sizes), dtype=bool)
     have = 0
@@ -142,11 +142,11 @@ def write_split(dataset: Any, out_dir: str | Path, *, test_frac: float = 0.1,
     meta = {
         "format": SPLIT_FORMAT,
         "made_by": "pigeon data split (backend.eval.split)",
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "source": dataset.describe(),
         "params": {"test_frac": test_frac, "min_km": min_km, "seed": seed,
                    "earth_radius_km": EARTH_RADIUS_KM, "method": "linked components"},
-        "counts": {"train": int(len(train_idx)), "test": int(len(test_idx)),
+        "counts": {"train": len(train_idx), "test": len(test_idx),
                    "skipped_bad_rows": len(dataset.bad_rows)},
         "achieved_test_frac": len(test_idx) / len(locs),
         "min_test_train_km": gap if np.isfinite(gap) else None,
