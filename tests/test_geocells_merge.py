@@ -144,3 +144,15 @@ def test_bad_parameters_and_points():
     with pytest.raises(GeocellParamError, match="bad OPTICS"):
         parse_optics("8;.05")
     assert parse_optics("8,.05; 10,.025") == ((8, 0.05), (10, 0.025))
+
+
+def test_edge_cases_single_point_and_identical_points():
+    areas = _toy_areas()
+    cells, labels = build_geocells([0.5], [0.5], areas)
+    assert len(cells) == 1 and labels.tolist() == [0]
+    assert cells.metadata["below_min"][0]["n_points"] == 1
+    # 100 copies of one location cannot be split: one cell above MAX, recorded with the reason
+    cells, labels = build_geocells(np.full(100, 0.5), np.full(100, 0.5), areas)
+    assert cells.n_points.tolist() == [100] and set(labels.tolist()) == {0}
+    assert "identical coordinates" in cells.metadata["above_max"][0]["reason"]
+    assert all(g.is_valid for g in cells.polygons)

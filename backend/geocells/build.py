@@ -151,7 +151,10 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
     below = [{"cell": i, "n_points": int(n), "iso2": iso2[i],
               "reason": "the only cell of its country (the country has fewer than MIN points)"}
              for i, n in enumerate(counts) if n < params.min_points]
-    above = [{"cell": i, "n_points": int(n), "iso2": iso2[i]}
+    why_above = ("MAX < 2*MIN - 1: no split into parts of MIN..MAX points exists"
+                 if params.max_points < 2 * params.min_points - 1
+                 else "identical coordinates are never split across cells")
+    above = [{"cell": i, "n_points": int(n), "iso2": iso2[i], "reason": why_above}
              for i, n in enumerate(counts) if n > params.max_points]
     if not all(per_country[b["iso2"]] == 1 for b in below):  # merge.py guarantees this
         raise RuntimeError(f"internal error: cells below MIN in multi-cell countries: {below}")
