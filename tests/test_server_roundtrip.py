@@ -188,6 +188,7 @@ def test_sigkill_in_a_burst_loses_no_committed_round(bundle_path, tmp_path):
     db = tmp_path / "kill.sqlite"
     proc, url, token = _start_cli(bundle_path, db)
     received: dict[str, tuple[float, float]] = {}
+    acked: dict[str, float] = {}
 
     async def burst(c: int) -> None:
         ws, _ = await open_client(url, token)
@@ -197,6 +198,10 @@ def test_sigkill_in_a_burst_loses_no_committed_round(bundle_path, tmp_path):
                 await ws.send(round_frame(rid, [jpeg_bytes(r % 5)]))
                 msg = await recv_msg(ws, timeout=30)
                 received[rid] = (msg.lat, msg.lng)
+                if r % 2:
+                    await ws.send(p.Result(round_id=rid, score=float(r)).serialize())
+                    assert await recv_msg(ws, timeout=30) == p.Ack(round_id=rid)
+                    acked[rid] = float(r)
         except Exception:  # noqa: BLE001 - the server dies under us: that is the test
             return
 
@@ -219,7 +224,10 @@ def test_sigkill_in_a_burst_loses_no_committed_round(bundle_path, tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = {rid: (lat, lng) for rid, lat, lng in
             conn.execute("SELECT round_id, guess_lat, guess_lng FROM rounds")}
+    scores = dict(conn.execute("SELECT round_id, score FROM rounds WHERE score IS NOT NULL"))
     conn.close()
+    # every acknowledged result too
+    assert len(acked) >= 20 and all(scores.get(rid) == s for rid, s in acked.items())
     # every guess a client received was committed before it was sent
     missing = set(received) - set(rows)
     assert not missing, f"{len(missing)} answered rounds lost: {sorted(missing)[:5]}"
