@@ -135,6 +135,14 @@ def test_serialize_refuses_a_bad_message():
         ProtocolError("not_a_code", "x")
 
 
+def test_integral_floats_are_integers_like_in_js():
+    frame = p.Round(round_id="r", source="test", mode="unknown", map="m",
+                    views=(p.View(JPEG),)).to_dict()
+    assert parse_message(json.dumps({**frame, "round_number": 3.0})).round_number == 3
+    with pytest.raises(ProtocolError, match="integer"):
+        parse_message(json.dumps({**frame, "round_number": 2.5}))
+
+
 def test_pong_is_not_a_ping_on_the_wire():
     assert isinstance(parse_message('{"v":1,"type":"pong","nonce":"a"}'), p.Pong)
     assert type(parse_message('{"v":1,"type":"ping"}')) is p.Ping

@@ -123,6 +123,9 @@ def opt_num(value: Any, name: str, lo: float | None = None, hi: float | None = N
 
 
 def integer(value: Any, name: str, lo: int, hi: int) -> int:
+    # JSON has one number type: 3.0 is the integer 3 (a JS client cannot tell them apart)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(f"'{name}' must be an integer, got {type(value).__name__}")
     if not lo <= value <= hi:
