@@ -61,6 +61,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def plain_args(args: Any) -> dict[str, Any]:
+    """An argparse namespace as JSON-like data (drops the CLI's function objects etc.)."""
+    items = vars(args).items() if not isinstance(args, dict) else args.items()
+    return {k: v for k, v in items if isinstance(v, (str, int, float, bool, type(None)))}
+
+
 def save_checkpoint(path: str | Path, *, kind: str, config: dict[str, Any],
                     model: dict[str, Any], optimizer: torch.optim.Optimizer | None = None,
                     scheduler: Any = None, step: int = 0, epoch: int = 0,
@@ -83,7 +89,8 @@ def save_checkpoint(path: str | Path, *, kind: str, config: dict[str, Any],
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    obj = {"format": CHECKPOINT_FORMAT, "kind": kind, "config": config, "model": model,
+    obj = {"format": CHECKPOINT_FORMAT, "kind": kind, "config": plain_args(config),
+           "model": model,
            "optimizer": optimizer.state_dict() if optimizer is not None else None,
            "scheduler": scheduler.state_dict() if scheduler is not None else None,
            "step": int(step), "epoch": int(epoch), "rng": capture_rng(),

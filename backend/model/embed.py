@@ -106,7 +106,9 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
         shard_size: locations per shard file.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         amp: ``"auto"`` (bf16 autocast on CUDA, off on CPU), ``"bf16"`` or ``"off"``.
-        weights: where the backbone's weights came from (stored in the metadata).
+        weights: where the backbone's weights came from (an open_clip tag or a file path;
+            stored in the metadata so a bundle can rebuild the backbone). When None, the
+            backbone is saved as ``out_dir/backbone.pt`` and that file is recorded.
         rank, world_size: this process's share (default: torchrun's environment).
 
     Returns:
@@ -132,7 +134,12 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     desc = backbone.describe()
-    fp = _fingerprint(locations, desc, weights)
+    given_weights = weights
+    if weights is None:  # weights from nowhere (random init, in-memory training): keep them
+        weights = str((out / "backbone.pt").resolve())
+        if rank == 0 and not (out / "backbone.pt").is_file():
+            torch.save(backbone.state(), out / "backbone.pt")
+    fp = _fingerprint(locations, desc, given_weights)
     n_shards = max(1, -(-len(locations) // shard_size))
     meta = {"format": EMBEDDINGS_FORMAT, "fingerprint": fp, "backbone": desc,
             "weights": weights, "dataset": data.describe(),

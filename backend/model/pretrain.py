@@ -33,8 +33,8 @@ from PIL import Image
 
 from backend.cliutil import UserError, progress
 from backend.model.captions import make_caption
-from backend.model.checkpoint import load_checkpoint, restore_rng, save_checkpoint, \
-    seed_everything
+from backend.model.checkpoint import load_checkpoint, plain_args, restore_rng, \
+    save_checkpoint, seed_everything
 from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, \
     per_rank_count
 from backend.model.weights import load_clip_model, save_clip_checkpoint
@@ -189,13 +189,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return
         last_save[0] = time.monotonic()
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        save_checkpoint(out / "checkpoint-last.pt", kind="pretrain", config=vars(args),
+        save_checkpoint(out / "checkpoint-last.pt", kind="pretrain", config=plain_args(args),
                         model={"clip": state}, optimizer=opt, scheduler=sched, step=step,
                         epoch=epoch, metrics={"bad_images": bad_images}, extra=extra)
         save_clip_checkpoint(model, cfg, out / "clip.pt", config_name=name,
                              source={"pretrained_by": "backend.model.pretrain", "step": step,
                                      "from_weights": args.weights},
-                             extra={**extra, "parameters": vars(args)})
+                             extra={**extra, "parameters": plain_args(args)})
 
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from backend.cliutil import UserError, progress
-from backend.model.checkpoint import load_checkpoint, restore_rng, save_checkpoint, \
-    seed_everything
+from backend.model.checkpoint import load_checkpoint, plain_args, restore_rng, \
+    save_checkpoint, seed_everything
 from backend.model.heads import HeadsConfig, PigeonHeads, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
 from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, \
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if backbone is not None:
                 state["backbone"] = backbone.state()
             save_checkpoint(out / "checkpoint-last.pt", kind="finetune" if args.finetune
-                            else "heads", config=vars(args), model=state, optimizer=opt,
+                            else "heads", config=plain_args(args), model=state, optimizer=opt,
                             scheduler=sched, step=step, epoch=epoch, metrics=metrics,
                             extra=desc)
 
@@ -268,7 +268,7 @@ def _log(out: Path, record: dict[str, Any]) -> None:
 def _write_heads(out: Path, heads: PigeonHeads, backbone: Any, args: argparse.Namespace,
                  desc: dict[str, Any], metrics: dict[str, Any]) -> None:
     state = heads.state()
-    state["training"] = {"made_by": "backend.model.train_heads", "parameters": vars(args),
+    state["training"] = {"made_by": "backend.model.train_heads", "parameters": plain_args(args),
                          "metrics": metrics.get("last", {}), **desc}
     if backbone is not None:
         torch.save(backbone.state(), out / "backbone.pt")

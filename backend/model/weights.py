@@ -172,8 +172,22 @@ def load_backbone(config: str | dict[str, Any], source: str | Path | None = None
                   model_cfg: dict[str, Any] | None = None) -> Backbone:
     """A :class:`Backbone` with weights from ``source`` (see :func:`load_clip_model`).
 
-    The text tower is dropped; only the vision tower is kept.
+    The text tower is dropped; only the vision tower is kept. ``source`` may also be a
+    ``pigeon-backbone/1`` file (a bundle's or fine-tuning run's ``backbone.pt``).
     """
+    if source is not None and Path(source).is_file():
+        try:
+            obj = torch.load(source, map_location="cpu", weights_only=True)
+        except Exception:
+            obj = None  # read_clip_checkpoint below gives the user-facing error
+        if isinstance(obj, dict) and obj.get("format") == "pigeon-backbone/1":
+            from backend.model.backbone import backbone_from_state
+
+            bb = backbone_from_state(obj)
+            if bb.embedding_kind != embedding_kind:
+                bb = Backbone(bb.visual, bb.model_cfg, config_name=bb.config_name,
+                              embedding_kind=embedding_kind, preprocess_cfg=bb.preprocess_cfg)
+            return bb.eval()
     model, cfg, name = load_clip_model(config, source, model_cfg=model_cfg)
     return backbone_from_clip(model, cfg, name, embedding_kind=embedding_kind).eval()
 
