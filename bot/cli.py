@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.doctor",
     "backend.geocells.cli",
     "backend.geo.cli",
+    "backend.model.cli",
     "backend.scorelog.cli",
     "backend.server.cli",
     "bot.arena.cli",
