@@ -222,3 +222,19 @@ def test_pin_choice_expected_vs_argmax(tmp_path: Path) -> None:
     assert paper["mean_km"].value == pytest.approx(1000.0, rel=1e-6)
     with pytest.raises(ValueError, match="pin must be"):
         predict_dataset(model, ds, pin="median", show_progress=False)
+
+
+def test_real_geo_country_and_aux_truth() -> None:
+    from backend.eval.evaluate import default_aux_truth, default_country_lookup
+
+    lookup = default_country_lookup()
+    if lookup is None:
+        pytest.skip("geo assets are not built (run `make setup`): no polygon countries")
+    lat, lng = np.array([48.8566, -33.87, 0.0]), np.array([2.3522, 151.21, -30.0])
+    assert list(lookup(lat, lng)) == ["FR", "AU", ""]  # the last point is mid-Atlantic
+    aux = default_aux_truth(lat, lng)
+    assert aux is not None
+    assert set(aux) == {"climate_zone", "elevation", "population_density", "temperature",
+                        "precipitation"}
+    assert 5 < aux["temperature"][0] < 20 and 0.5 < aux["precipitation"][0] < 3.5  # Paris
+    assert np.isnan(aux["climate_zone"][2])  # ocean: no Köppen class

@@ -42,8 +42,6 @@ from backend.eval.datasets import BadRow, Dataset
 from backend.eval.metrics import MetricReport, compute_metrics, format_report
 
 EVAL_FORMAT = "pigeon-eval/1"
-COUNTRY_NEAREST_KM = 50.0
-"""A point at sea within this distance of a country counts as in it (truth and guess alike)."""
 DAYS_PER_MONTH = 365.25 / 12
 AUX_REGRESSION: dict[str, tuple[str, float]] = {
     "elevation": ("elevation", 1.0), "population_density": ("population_density", 1.0),
@@ -199,14 +197,17 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
 
 
 def default_country_lookup() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """``(lat, lng) -> ISO-2 array`` from the geo layer's polygons, or None without assets."""
+    """``(lat, lng) -> ISO-2 array`` from the geo layer (``GeoLookup.default().country``:
+    Natural Earth polygons, a land point just off the 10 m coastline takes the nearest
+    country within 10 km, sea is ``""``), or None when the geo assets are not built."""
     try:
-        from backend.geo.admin import AdminAreas
+        from backend.geo.lookup import GeoLookup
 
-        areas = AdminAreas.default("admin1")
-    except (ImportError, OSError, ValueError, UserError):  # geo layer or assets missing
+        geo = GeoLookup.default()
+        geo.country(np.array([48.8566]), np.array([2.3522]))  # loads the parts once
+    except (ImportError, OSError, KeyError, ValueError, UserError):  # no geo assets
         return None
-    return lambda la, lo: np.asarray(areas.country_of(la, lo, nearest_km=COUNTRY_NEAREST_KM))
+    return lambda la, lo: np.asarray(geo.country(la, lo))
 
 
 def default_aux_truth(lat: np.ndarray, lng: np.ndarray) -> dict[str, np.ndarray] | None:
