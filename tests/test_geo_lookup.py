@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.core.geodesy import CoordinateError
 from backend.geo import assets
@@ -144,3 +146,45 @@ def test_status_reports_missing_assets(tmp_path, monkeypatch):
     assert "make setup" in rows["geo koppen"][1]
     with pytest.raises(AssetsMissing, match="make setup"):
         assets.asset_path("koppen")
+    # a file of another format version, and one that is not an npz at all
+    (tmp_path / "geo").mkdir()
+    np.savez(tmp_path / "geo" / "koppen.npz", meta=assets.pack_meta({"format": "old/0"}))
+    (tmp_path / "geo" / "elevation.npz").write_bytes(b"not a zip")
+    rows = {n: (ok, d) for n, ok, d in assets.status()}
+    assert not rows["geo koppen"][0] and "old/0" in rows["geo koppen"][1]
+    assert not rows["geo elevation"][0] and "unreadable" in rows["geo elevation"][1]
+    with pytest.raises(AssetsMissing, match="old/0"):
+        assets.load_npz("koppen")
+
+
+# --- properties over the whole globe (hypothesis) ---------------------------------------------
+
+lat_st = st.floats(-90.0, 90.0, allow_nan=False)
+lng_st = st.floats(-540.0, 540.0, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(lat_st, lng_st), min_size=1, max_size=20))
+def test_any_valid_point_gets_a_consistent_answer(geo, pts):
+    lat = np.array([p[0] for p in pts])
+    lng = np.array([p[1] for p in pts])
+    info = geo.lookup(lat, lng)
+    assert all(np.asarray(v).shape == lat.shape for v in info.values())
+    country = info["country"]
+    # a name exactly when a country; a driving side exactly when a country
+    assert np.array_equal(country != "", info["country_name"] != "")
+    assert np.array_equal(country != "", info["driving_side"] != "")
+    assert set(info["koppen"].tolist()) <= set(geo._part("koppen").names.tolist()) - {""}
+    assert np.all(info["pop_density"] >= 0) and np.all(info["place_distance_km"] >= 0)
+    assert np.all(np.isfinite(info["temp_mean_c"]))
+    admin = geo._part("admin")
+    assert np.array_equal(admin.index_of(lat, lng), admin.index_of(lat, lng, exact=True))
+
+
+def test_fast_grid_agrees_with_exact_on_real_polygons(geo):
+    rng = np.random.default_rng(11)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 20000)))
+    lng = rng.uniform(-180, 180, 20000)
+    admin = geo._part("admin")
+    assert admin.fast_grid is not None
+    assert np.array_equal(admin.index_of(lat, lng), admin.index_of(lat, lng, exact=True))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +160,18 @@ def status() -> list[tuple[str, bool, str]]:
     rows.append(("geo assets", True, f"{root} (built {info.get('built_at', '?')})"))
     for name, rel in ASSET_FILES.items():
         path = root / rel
-        if path.is_file():
-            rows.append((f"geo {name}", True, f"{rel} ({path.stat().st_size / 1e6:.1f} MB)"))
-        else:
+        if not path.is_file():
             rows.append((f"geo {name}", False, f"{rel} missing; {FIX}"))
+            continue
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                fmt = unpack_meta(npz["meta"]).get("format")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            rows.append((f"geo {name}", False, f"{rel} unreadable ({exc}); {FIX}"))
+            continue
+        if fmt != ASSETS_FORMAT:
+            detail = f"{rel} has format {fmt!r}, this code reads {ASSETS_FORMAT!r}; {FIX}"
+            rows.append((f"geo {name}", False, detail))
+        else:
+            rows.append((f"geo {name}", True, f"{rel} ({path.stat().st_size / 1e6:.1f} MB)"))
     return rows
