@@ -109,7 +109,7 @@ class PigeonServer:
             self._server = await ws_serve(
                 self._handler, self.host, self.port, process_request=self._http,
                 max_size=2 * self.limits.max_message_bytes, max_queue=2,
-                compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
+                close_timeout=3, compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
         except BaseException:
             await self._batcher.close()
             if self._db is not None:
