@@ -40,6 +40,7 @@ def test_lookup_csv_batch(tmp_path, capsys):
     assert main(["geo", "lookup", "--csv", str(src), "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["country"] for r in rows] == ["FR", "", "JP"]
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
     assert rows[1]["koppen"] == "Ocean" and rows[2]["driving_side"] == "left"
     assert main(["geo", "lookup", "--csv", str(src), "--json"]) == 0
     recs = json.loads(capsys.readouterr().out)

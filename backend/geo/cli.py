@@ -38,8 +38,9 @@ def _parse_number(text: str, what: str) -> float:
     return value
 
 
-def read_points_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``lat``/``lng`` columns (or ``latitude``/``longitude``/``lon``) of a CSV file.
+def read_points_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """``lat``/``lng`` columns (or ``latitude``/``longitude``/``lon``) of a CSV file, and its
+    ``id`` column when it has one.
 
     Raises:
         UserError: missing file, missing columns, a non-number (with its row), no rows.
@@ -55,8 +56,11 @@ def read_points_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             if lat_col is None or lng_col is None:
                 raise UserError(f"{path} needs a header with lat and lng columns (or latitude, "
                                 f"longitude); found {list(fields) or 'no header'}")
-            lat, lng = [], []
+            id_col = fields.get("id")
+            lat, lng, ids = [], [], []
             for row_no, row in enumerate(reader, start=2):
+                if id_col is not None:
+                    ids.append(str(row.get(id_col) or ""))
                 try:
                     lat.append(float(row[lat_col]))
                     lng.append(float(row[lng_col]))
@@ -67,7 +71,7 @@ def read_points_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{path} is not a UTF-8 text CSV file") from None
     if not lat:
         raise UserError(f"{path} has a header but no rows: nothing to look up")
-    return np.array(lat), np.array(lng)
+    return np.array(lat), np.array(lng), (ids if id_col is not None else None)
 
 
 def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
@@ -109,11 +113,12 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     if args.csv:
         if args.lat is not None:
             raise UserError("give either LAT LNG or --csv FILE, not both")
-        lat, lng = read_points_csv(Path(args.csv))
+        lat, lng, ids = read_points_csv(Path(args.csv))
     else:
         if args.lat is None or args.lng is None:
             raise UserError("give LAT LNG (e.g. `pigeon geo lookup 48.8566 2.3522`) or "
                             "--csv FILE")
+        ids = None
         lat = np.array([_parse_number(args.lat, "latitude")])
         lng = np.array([_parse_number(args.lng, "longitude")])
     geo = GeoLookup.default()
@@ -124,6 +129,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             if len(lat) > BATCH else starts
         for s in it:
             records.extend(geo.lookup_records(lat[s:s + BATCH], lng[s:s + BATCH]))
+        if ids is not None:  # carry the input's ids through, first
+            records = [{"id": i, **r} for i, r in zip(ids, records)]
     except CoordinateError as exc:
         raise UserError(str(exc)) from None
     if args.out:
@@ -136,7 +143,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             out.write(json.dumps(payload, ensure_ascii=False, indent=None if args.csv else 2))
             out.write("\n")
         elif args.csv:
-            writer = csv.DictWriter(out, fieldnames=list(FIELDS))
+            writer = csv.DictWriter(out, fieldnames=(["id"] if ids is not None else [])
+                                    + list(FIELDS))
             writer.writeheader()
             writer.writerows(records)
         else:

@@ -178,7 +178,8 @@ class GeoLookup:
         return out
 
     def lookup_records(self, lat: Any, lng: Any) -> list[dict[str, Any]]:
-        """:meth:`lookup` as one plain-Python dict per point (JSON-ready; NaN becomes None)."""
+        """:meth:`lookup` as one plain-Python dict per point (JSON-ready; NaN becomes None;
+        measured values rounded to 3 decimals, coordinates kept as given)."""
         validate_latlng(lat, lng)  # clear errors before any conversion below
         res = self.lookup(np.atleast_1d(np.asarray(lat, dtype=np.float64)),
                           np.atleast_1d(np.asarray(lng, dtype=np.float64)))
@@ -189,8 +190,8 @@ class GeoLookup:
             rec: dict[str, Any] = {}
             for k in FIELDS:
                 v = flat[k][i].item() if hasattr(flat[k][i], "item") else flat[k][i]
-                if isinstance(v, float) and not np.isfinite(v):
-                    v = None
+                if isinstance(v, float):
+                    v = None if not np.isfinite(v) else v if k in ("lat", "lng") else round(v, 3)
                 rec[k] = v
             records.append(rec)
         return records
