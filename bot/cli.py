@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.scorelog.cli",
     "backend.server.cli",
     "bot.arena.cli",
+    "bot.experiment.cli",
     "bot.screenbot.cli",
 )
 

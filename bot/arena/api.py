@@ -37,6 +37,7 @@ from bot.arena.rules import RulesError, rules_from_dict
 
 HUB = web.AppKey("hub", ArenaHub)
 OPPONENT_FACTORY = web.AppKey("opponent_factory", dict)
+EXPERIMENT_INFO = web.AppKey("experiment_info", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -79,7 +80,9 @@ def _auth(request: web.Request) -> tuple[ArenaHub, LiveGame, str]:
 
 async def info(request: web.Request) -> web.Response:
     hub = request.app[HUB]
+    exp = request.app.get(EXPERIMENT_INFO)
     return web.json_response({
+        "experiment": exp,
         "locations": len(hub.dataset), "dataset": hub.dataset.path.name,
         "skipped_rows": len(hub.dataset.problems), "modes": ["classic", "duel"],
         "opponents": sorted(["none", "human", *request.app[OPPONENT_FACTORY]]),
@@ -138,7 +141,12 @@ async def state(request: web.Request) -> web.Response:
     hub.flush(live)
     if request.query.get("hello") == "1" and not live.game.player(pid).connected:
         live.game.rejoin(pid)   # the page was reloaded: wait for this player again
-    return web.json_response(live.game.state_for(pid, now=now))
+    out = live.game.state_for(pid, now=now)
+    if live.extra.get("blind"):
+        from bot.arena.experiment_api import blind_state
+
+        out = blind_state(out, live, pid)
+    return web.json_response(out)
 
 
 async def view(request: web.Request) -> web.StreamResponse:

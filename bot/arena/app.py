@@ -19,7 +19,8 @@ from typing import Callable
 
 from aiohttp import web
 
-from bot.arena.api import HUB, OPPONENT_FACTORY, add_routes, baseline_factory, errors_as_json
+from bot.arena.api import (EXPERIMENT_INFO, HUB, OPPONENT_FACTORY, add_routes,
+                           baseline_factory, errors_as_json)
 from bot.arena.dataset import ArenaDataset, load_arena_dataset
 from bot.arena.hub import ArenaHub
 from bot.arena.opponents import BotPlayer, Opponent, ReplayPlayer
@@ -40,6 +41,8 @@ class ArenaConfig:
         replay_logs: arena logs to replay a recorded person from (default: log_dir's).
         baseline_delay_s: how long the baseline waits before its constant guess.
         result_timeout_s: the result screen moves on by itself after this long.
+        experiment: an experiment directory (``pigeon experiment create``): the lobby asks
+            for a participant code and consent and runs blinded games.
     """
 
     dataset: str | Path | ArenaDataset
@@ -51,6 +54,7 @@ class ArenaConfig:
     replay_logs: list[Path] = field(default_factory=list)
     baseline_delay_s: float = 1.0
     result_timeout_s: float = 60.0
+    experiment: Path | None = None
 
 
 def _opponent_factories(config: ArenaConfig, hub: ArenaHub) -> dict[str, Callable[[], Opponent]]:
@@ -95,6 +99,15 @@ def make_app(config: ArenaConfig, *, hub: ArenaHub | None = None) -> web.Applica
     app[HUB] = hub
     app[OPPONENT_FACTORY] = _opponent_factories(config, hub)
     add_routes(app)
+    app[EXPERIMENT_INFO] = None
+    if config.experiment is not None:
+        from bot.arena.experiment_api import add_experiment_routes
+        from bot.experiment.design import Experiment
+
+        exp = Experiment.load(config.experiment)
+        add_experiment_routes(app, exp)
+        app[EXPERIMENT_INFO] = {"id": exp.id, "name": exp.name, "consent": exp.consent,
+                                    "question": exp.question}
     app.router.add_get("/", _page)
     app.router.add_get("/play/{gid}", _page)
     app.router.add_get("/join/{gid}", _page)

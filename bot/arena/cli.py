@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where each game's JSONL log goes (default ./arena-logs)")
     p.add_argument("--replay-log", type=Path, action="append", default=[],
                    help="arena log(s) to replay a recorded person from (repeatable)")
+    p.add_argument("--experiment", type=Path, default=None,
+                   help="run a blind experiment (a directory from `pigeon experiment create`)")
     p.add_argument("--baseline-delay", type=float, default=1.0,
                    help="seconds the constant-guess baseline waits before guessing")
     p.set_defaults(func=run)
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.arena.app import ArenaConfig, make_app
     from bot.arena.dataset import DatasetError
+    from bot.experiment.design import ExperimentError
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port} is not a TCP port; use 1..65535")
@@ -64,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
         config = ArenaConfig(dataset=args.data, host=args.host, port=args.port, bot_url=bot_url,
                              bot_token=bot_token, log_dir=args.log_dir,
                              replay_logs=list(args.replay_log),
-                             baseline_delay_s=args.baseline_delay)
+                             baseline_delay_s=args.baseline_delay, experiment=args.experiment)
         try:
             app = make_app(config)
-        except DatasetError as exc:
+        except (DatasetError, ExperimentError) as exc:
             raise UserError(str(exc)) from None
         print(f"pigeon arena: http://{args.host}:{args.port}/  (logs in {args.log_dir}/)"
               + (f"; bot at {bot_url}" if bot_url else "; no bot (give --model or --bot-url)"),

@@ -12,8 +12,24 @@ async function api(path, body) {
 
 function showError(err) { $('#lobby-error').textContent = String(err.message || err); }
 
+async function study(exp) {
+  $('#new-game').hidden = true;
+  $('#study').hidden = false;
+  $('#study-name').textContent = exp.name;
+  $('#consent').textContent = exp.consent;
+  $('#study').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const form = new FormData(ev.target);
+    try {
+      const game = await api('/api/experiment/start', { code: form.get('code'), consent: form.get('consent') === 'on' });
+      location.href = game.play_url;
+    } catch (err) { showError(err); }
+  });
+}
+
 async function lobby() {
   const info = await api('/api/info');
+  if (info.experiment) { await study(info.experiment); }
   $('#dataset-info').textContent = `${info.locations} locations from ${info.dataset}` +
     (info.skipped_rows ? ` (${info.skipped_rows} bad rows skipped; see the server log)` : '');
   const sel = $('#opponent');

@@ -250,6 +250,32 @@ async function showResult(state, n) {
   setTimeout(() => { resultMap.invalidateSize(); resultMap.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 6 }); }, 50);
   $('#next-button').hidden = finished;
   $('#lobby-link').hidden = !finished;
+  askQuestion(state);
+}
+
+// Blind experiments: after the game, one question; the answer goes to the game log.
+function askQuestion(state) {
+  const q = state.experiment && state.experiment.question;
+  const box = $('#question');
+  if (!q || box.dataset.asked === 'true') return;
+  box.dataset.asked = 'true';
+  box.hidden = false;
+  $('#question-text').textContent = q;
+  $('#lobby-link').hidden = true;
+  $('#answers').replaceChildren(...state.experiment.answers.map((a) => {
+    const b = document.createElement('button');
+    b.textContent = a;
+    b.dataset.answer = a;
+    b.addEventListener('click', async () => {
+      try {
+        await call('/answer', { answer: a });
+        box.replaceChildren(Object.assign(document.createElement('p'), { textContent: 'Thank you — answer saved.' }));
+        $('#lobby-link').hidden = false;
+        $('#lobby-link').textContent = 'Next game';
+      } catch (err) { status(err.message, true); }
+    });
+    return b;
+  }));
 }
 
 function gameOverText(state) {

@@ -1,0 +1,1 @@
+"""Blind human-vs-bot experiments in the arena: design, statistics, reports."""
