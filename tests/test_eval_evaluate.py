@@ -238,3 +238,27 @@ def test_real_geo_country_and_aux_truth() -> None:
                         "precipitation"}
     assert 5 < aux["temperature"][0] < 20 and 0.5 < aux["precipitation"][0] < 3.5  # Paris
     assert np.isnan(aux["climate_zone"][2])  # ocean: no Köppen class
+
+
+class RefusesOne(KnownGuesses):
+    """Like the predictor on a too-large or corrupt view: refuses the batch holding loc 2."""
+
+    def predict_batch(self, rounds: list[list[Image.Image]]) -> list[Guess]:
+        from backend.predict.images import ImageError
+
+        if any(views[0].getpixel((0, 0))[0] == 2 for views in rounds):
+            raise ImageError("view 1 has 99999 x 99999 pixels, more than the limit")
+        return super().predict_batch(rounds)
+
+
+def test_view_refused_by_the_model_is_found_and_reported(tmp_path: Path) -> None:
+    csv_path = _make_dataset(tmp_path, 5, views=1)
+    ds = load_dataset(csv_path)
+    with pytest.raises(UserError, match=r"line 4 \(id 'L2'\): image refused by the model"):
+        predict_dataset(RefusesOne(csv_path), ds, batch_size=4, show_progress=False)
+    preds = predict_dataset(RefusesOne(csv_path), ds, batch_size=4, on_bad_image="skip",
+                            show_progress=False)
+    assert [loc.id for loc in preds.locations] == ["L0", "L1", "L3", "L4"]
+    assert "more than the limit" in str(preds.skipped[0])
+    np.testing.assert_allclose(preds.lat - [loc.lat for loc in preds.locations],
+                               np.array(ERRORS_KM)[[0, 1, 3, 4]] / KM_PER_DEG)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from backend.cliutil import UserError, progress
 from backend.eval.datasets import BadRow, Dataset
@@ -67,8 +68,6 @@ class Predictions:
 
 
 def _open_views(loc: Any) -> list[Any]:
-    from PIL import Image
-
     views = []
     for p in loc.image_paths:
         with Image.open(p) as im:
@@ -111,6 +110,21 @@ def _detailed(predictor: Any, rounds: list[list[Any]]
     return guesses, probs, aux, np.array(argmax_pins, dtype=np.float64).reshape(-1, 2)
 
 
+def _predict_rounds(predictor: Any, rounds: list[list[Any]], detailed: bool
+                    ) -> tuple[list[Any], np.ndarray | None, dict[str, np.ndarray],
+                               list[tuple[float, float]]]:
+    """One batch: guesses, cell probabilities (or None), aux outputs, argmax pins."""
+    if detailed:
+        g, p, aux, top = _detailed(predictor, rounds)
+        return g, p, aux, [(float(a), float(b)) for a, b in top]
+    g = list(predictor.predict_batch(rounds))
+    if len(g) != len(rounds):
+        raise UserError(f"the predictor returned {len(g)} guesses for {len(rounds)} locations")
+    pins = [(x.top_k[0].lat, x.top_k[0].lng) if getattr(x, "top_k", None) else (x.lat, x.lng)
+            for x in g]
+    return g, None, {}, pins
+
+
 def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
                     on_bad_image: str = "fail", pin: str = "expected",
                     show_progress: bool = True) -> Predictions:
@@ -148,35 +162,52 @@ def predict_dataset(predictor: Any, dataset: Dataset, *, batch_size: int = 16,
                for i in range(0, len(dataset), batch_size)]
     bar = progress(batches, total=len(batches), desc="eval", unit="batch") \
         if show_progress else batches
+    try:  # the predictor's "this view is not a usable image" error
+        from backend.predict.images import ImageError as refused
+    except ImportError:
+        refused = ValueError
+
+    def refuse(loc: Any, why: str) -> None:
+        bad = BadRow(loc.line_no, loc.id, (why,))
+        if on_bad_image == "fail":
+            raise UserError(f"{dataset.path}: {bad}; fix it or pass --on-bad-row skip")
+        skipped.append(bad)
+
     for batch in bar:
         rounds, locs = [], []
         for loc in batch:
             try:
                 rounds.append(_open_views(loc))
                 locs.append(loc)
-            except (OSError, ValueError) as exc:
-                bad = BadRow(loc.line_no, loc.id, (f"unreadable image ({exc})",))
-                if on_bad_image == "fail":
-                    raise UserError(f"{dataset.path}: {bad}; fix it or pass --on-bad-row "
-                                    "skip") from None
-                skipped.append(bad)
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                refuse(loc, f"unreadable image ({exc})")
         if not rounds:
             continue
-        if detailed:
-            g, p, aux, top = _detailed(predictor, rounds)
-            probs.append(p)
-            pins += [tuple(t) for t in top]
+        try:
+            parts = [_predict_rounds(predictor, rounds, detailed)]
+        except refused as exc:  # the model refused a view: find which one
+            if len(rounds) == 1:
+                refuse(locs[0], f"image refused by the model ({exc})")
+                continue
+            parts, ok = [], []
+            for loc, views in zip(locs, rounds):
+                try:
+                    parts.append(_predict_rounds(predictor, [views], detailed))
+                    ok.append(loc)
+                except refused as one:
+                    refuse(loc, f"image refused by the model ({one})")
+            locs = ok
+        for g, p, aux, top in parts:
+            if len(g) != len(top):
+                raise UserError(f"the predictor returned {len(g)} guesses for {len(top)} "
+                                "locations")
+            guesses += g
+            pins += top
+            if p is not None:
+                probs.append(p)
             for k, v in aux.items():
                 aux_parts.setdefault(k, []).append(v)
-        else:
-            g = list(predictor.predict_batch(rounds))
-            pins += [(x.top_k[0].lat, x.top_k[0].lng) if getattr(x, "top_k", None)
-                     else (x.lat, x.lng) for x in g]
-        if len(g) != len(rounds):
-            raise UserError(f"the predictor returned {len(g)} guesses for {len(rounds)} "
-                            "locations")
         kept += locs
-        guesses += g
     if not kept:
         raise UserError(f"{dataset.path}: no location could be predicted "
                         f"({len(skipped)} unreadable)")
