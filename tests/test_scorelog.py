@@ -222,6 +222,9 @@ def test_cli_list_summary_export(filled, tmp_path, capsys):
     assert pigeon(["scores", "export", "--db", str(filled), "--csv", str(out_csv)]) == 0
     rows = list(csv.DictReader(out_csv.open()))
     assert len(rows) == 5 and float(rows[2]["guess_lat"]) == 12.0
+    meta = json.loads((tmp_path / "r.csv.meta.json").read_text())
+    assert meta["rounds"] == 5 and meta["source_db"] == str(filled)
+    assert meta["format"] == "pigeon-scorelog-rounds/1" and meta["columns"][0] == "id"
 
 
 def test_cli_user_errors(filled, tmp_path, capsys):

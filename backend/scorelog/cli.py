@@ -108,6 +108,14 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_meta(args: argparse.Namespace, db: Path, n: int) -> dict[str, Any]:
+    return {"format": "pigeon-scorelog-rounds/1", "made_by": "pigeon scores export",
+            "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "source_db": str(db), "filters": {"source": args.source, "model": args.model,
+                                              "since": args.since},
+            "rounds": n, "columns": list(ROUND_COLUMNS)}
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     if bool(args.csv) == bool(args.parquet):
         raise UserError("give exactly one of --csv FILE or --parquet FILE")
@@ -138,10 +146,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
             n = len(records)
             table = pa.Table.from_pylist(records) if records else pa.table(
                 {c: pa.array([], pa.null()) for c in ROUND_COLUMNS})
-            table = table.replace_schema_metadata({"made_by": "pigeon scores export",
-                                                   "source_db": str(log.path),
-                                                   "format": "pigeon-scorelog-rounds/1"})
+            table = table.replace_schema_metadata(
+                {k: json.dumps(v) for k, v in _export_meta(args, log.path, n).items()})
             pq.write_table(table, out)
+    if args.csv:   # CSV has no place for metadata: a sidecar file carries it
+        meta_path = out.with_name(out.name + ".meta.json")
+        meta_path.write_text(json.dumps(_export_meta(args, log.path, n), indent=1) + "\n")
     print(f"wrote {n} rounds to {out}")
     return 0
 
