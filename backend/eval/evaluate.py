@@ -7,12 +7,8 @@ math; :func:`write_reports` writes the files. Any object with
 ``backend.predict.predictor.Predictor`` also yields geocell probabilities (top-1/top-5) and
 the auxiliary heads (month, climate zone, regressions).
 
-Reports written to ``--out``:
-
-- ``summary.json`` — format ``pigeon-eval/1``: the model (bundle metadata), the data (file,
-  layout, bad rows), the parameters, every metric with its 95 % interval, calibration bins;
-- ``summary.csv`` — one line per metric; ``predictions.csv`` — one line per location;
-- ``table.txt`` — the printed table; ``error_cdf.png``, ``calibration.png``, ``error_map.png``.
+The report files are written by :mod:`backend.eval.reports` (summary JSON/CSV, per-location
+CSV, table, plots).
 
 Usage::
 
@@ -26,13 +22,9 @@ Usage::
 
 from __future__ import annotations
 
-import csv
-import datetime as _dt
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,8 +33,12 @@ from PIL import Image
 from backend.cliutil import UserError, progress
 from backend.eval.datasets import BadRow, Dataset
 from backend.eval.metrics import MetricReport, compute_metrics, format_report
+from backend.eval.reports import EVAL_FORMAT, eval_metadata, write_reports
 
-EVAL_FORMAT = "pigeon-eval/1"
+__all__ = ["EVAL_FORMAT", "Predictions", "default_aux_truth", "default_country_lookup",
+           "eval_metadata", "evaluate_predictions", "predict_dataset", "run_eval_command",
+           "write_reports"]
+
 DAYS_PER_MONTH = 365.25 / 12
 AUX_REGRESSION: dict[str, tuple[str, float]] = {
     "elevation": ("elevation", 1.0), "population_density": ("population_density", 1.0),
@@ -295,81 +291,6 @@ def evaluate_predictions(preds: Predictions, *,
     return compute_metrics(t_lat, t_lng, preds.lat, preds.lng, aux_true=truth,
                            aux_pred=aux_pred, projected_score=proj, n_boot=n_boot, seed=seed,
                            **kw)
-
-
-def write_reports(out_dir: str | Path, preds: Predictions, report: MetricReport, *,
-                  meta: dict[str, Any], plots: bool = True) -> list[Path]:
-    """Write summary.json/.csv, predictions.csv, table.txt and the plots; return the paths."""
-    from backend.core.metrics import calibration_bins
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    items = report.items
-    bins = None
-    if "projected_mean" in report:
-        b = calibration_bins(preds.projected, items["score"])
-        bins = {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in b.items()}
-    summary = {"format": EVAL_FORMAT, **meta, "metrics": report.to_dict(),
-               "calibration_bins": bins,
-               "skipped_unreadable": [str(b) for b in preds.skipped]}
-    p = out / "summary.json"
-    p.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    written.append(p)
-    p = out / "summary.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["metric", "label", "value", "low", "high", "n", "unit"])
-        for m in report.metrics.values():
-            w.writerow([m.key, m.label, *[_num(x) for x in (m.value, m.low, m.high)], m.n, m.unit])
-    written.append(p)
-    p = out / "predictions.csv"
-    extra = [k for k in items if k not in ("distance_km", "score")]
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "line_no", "true_lat", "true_lng", "pred_lat", "pred_lng",
-                    "distance_km", "score", "projected_score", "guess_country", *extra])
-        for i, loc in enumerate(preds.locations):
-            w.writerow([loc.id, loc.line_no, loc.lat, loc.lng, _num(preds.lat[i]),
-                        _num(preds.lng[i]), _num(items["distance_km"][i]),
-                        _num(items["score"][i]), _num(preds.projected[i]),
-                        preds.guess_country[i] or "", *[_num(items[k][i]) for k in extra]])
-    written.append(p)
-    p = out / "table.txt"
-    p.write_text(format_report(report) + "\n", encoding="utf-8")
-    written.append(p)
-    if plots:
-        from backend.eval.plots import plot_calibration, plot_error_cdf, plot_error_map
-
-        t_lat = np.array([loc.lat for loc in preds.locations])
-        t_lng = np.array([loc.lng for loc in preds.locations])
-        written.append(plot_error_cdf(items["distance_km"], out / "error_cdf.png"))
-        if "projected_mean" in report:
-            written.append(plot_calibration(preds.projected, items["score"],
-                                            out / "calibration.png"))
-        written.append(plot_error_map(t_lat, t_lng, preds.lat, preds.lng, items["distance_km"],
-                                      out / "error_map.png"))
-    return written
-
-
-def _num(x: Any) -> str:
-    x = float(x)
-    return "" if not np.isfinite(x) else repr(round(x, 6))
-
-
-def eval_metadata(dataset: Dataset, preds: Predictions, *, model: dict[str, Any],
-                  params: dict[str, Any]) -> dict[str, Any]:
-    """What made a report, from what data, with which parameters."""
-    return {
-        "made_by": "pigeon eval (backend.eval.evaluate)",
-        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "model": model,
-        "data": {**dataset.describe(), "evaluated": len(preds.locations),
-                 "bad_rows": [str(b) for b in dataset.bad_rows]},
-        "params": params,
-        "timing": {"seconds": round(preds.seconds, 3),
-                   "locations_per_s": round(len(preds.locations) / max(preds.seconds, 1e-9), 2)},
-    }
 
 
 def run_eval_command(args: Any) -> int:
