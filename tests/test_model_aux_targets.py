@@ -11,12 +11,12 @@ from backend.model.geo_features import KOPPEN_CLASSES, features_from_lookup, kop
 
 def _geo():
     try:
-        from backend.geo.lookup import GeoLookup
         from backend.geo.koppen import Koppen
+        from backend.geo.lookup import GeoLookup
 
         geo = GeoLookup.default()
         return geo, Koppen.load()
-    except Exception as exc:  # assets not built here
+    except Exception as exc:  # noqa: BLE001  assets not built here
         pytest.skip(f"geographic assets unavailable ({type(exc).__name__}: {exc}); "
                     "run `make setup`")
 

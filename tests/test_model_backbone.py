@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+
 from backend.cliutil import UserError
 from backend.model.backbone import Backbone, backbone_from_state, build_backbone, build_vision_tower
-from backend.model.registry import (DEFAULT_BACKBONE, TINY_BACKBONE, get_backbone_config,
-                                    list_backbones, register_configs)
-from backend.model.weights import list_weights, load_backbone, load_clip_model, \
-    save_clip_checkpoint
+from backend.model.registry import (
+    DEFAULT_BACKBONE,
+    TINY_BACKBONE,
+    get_backbone_config,
+    list_backbones,
+    register_configs,
+)
+from backend.model.weights import list_weights, load_backbone, load_clip_model, save_clip_checkpoint
 
 
 def test_registry_lists_shipped_configs_and_registers_with_open_clip():

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_model_fakes import (
+    FakeGeocells,
+    one_torch_thread,  # noqa: F401  (autouse fixture)
+    world_centroids,
+)
 
-from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 from backend.model import bundle as bundle_mod
 from backend.model.bundle import BundleError, bundle_summary, load_bundle, make_tiny_bundle
 from backend.model.heads import EmbeddingSizeError
-from test_model_fakes import FakeGeocells, world_centroids
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import json
 import numpy as np
 import pytest
 import torch
-
+from test_model_embed import make_dataset
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+from test_model_train_heads import make_geocells
+
 from backend.cliutil import UserError
 from backend.model import cli as model_cli
 from backend.model.bundle import load_bundle
 from backend.model.embed import load_embeddings
-from test_model_embed import make_dataset
-from test_model_train_heads import make_geocells
 
 
 def pigeon(*argv: str) -> int:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import torch
-
 from test_model_train_heads import make_embeddings, make_geocells
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

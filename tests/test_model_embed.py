@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+
 from backend.cliutil import UserError
 from backend.model.backbone import build_backbone
 from backend.model.embed import embed_dataset, load_embeddings

@@ -22,7 +22,7 @@ class FakeGeocells:
         Path(path).write_text(json.dumps({"fake_geocells": self.centroids.tolist()}))
 
     @classmethod
-    def load(cls, path) -> "FakeGeocells":
+    def load(cls, path) -> FakeGeocells:
         return cls(json.loads(Path(path).read_text())["fake_geocells"])
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+
 from backend.cliutil import UserError
 from backend.model.hf_convert import convert_hf_clip
 from backend.model.weights import load_backbone, load_clip_model
@@ -18,11 +18,11 @@ def _tiny_hf(act="quick_gelu"):
 
     torch.manual_seed(0)
     cfg = CLIPConfig(
-        text_config=dict(vocab_size=49408, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=2,
-                         max_position_embeddings=77, hidden_act=act),
-        vision_config=dict(hidden_size=48, intermediate_size=96, num_hidden_layers=2,
-                           num_attention_heads=3, image_size=32, patch_size=8, hidden_act=act),
+        text_config={"vocab_size": 49408, "hidden_size": 32, "intermediate_size": 64,
+                         "num_hidden_layers": 2, "num_attention_heads": 2,
+                         "max_position_embeddings": 77, "hidden_act": act},
+        vision_config={"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
+                           "num_attention_heads": 3, "image_size": 32, "patch_size": 8, "hidden_act": act},
         projection_dim=16)
     model = CLIPModel(cfg).eval()
     with torch.no_grad():  # make the layer norms non-trivial so a swapped LN would show

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-
+from test_model_embed import make_dataset
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+
 from backend.cliutil import UserError
 from backend.model.aux_targets import AUX_FORMAT, AuxTargets
 from backend.model.pretrain import main
 from backend.model.weights import load_backbone
-from test_model_embed import make_dataset
 
 
 def _aux(path, n):

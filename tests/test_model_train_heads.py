@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import shapely
 import torch
-
 from test_model_fakes import one_torch_thread  # noqa: F401  (autouse fixture)
+
 from backend.cliutil import UserError
 from backend.geocells import Geocells
 from backend.model.aux_targets import AUX_FORMAT, AuxTargets
-from backend.model.backbone import build_backbone
 from backend.model.checkpoint import load_checkpoint
 from backend.model.embed import EmbeddingSet, save_embedding_set
 from backend.model.heads import heads_from_state

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class AuxTargets:
         return p
 
     @classmethod
-    def load(cls, path: str | Path) -> "AuxTargets":
+    def load(cls, path: str | Path) -> AuxTargets:
         p = Path(path)
         try:
             z = np.load(p)
@@ -130,7 +131,7 @@ def compute_aux_targets(ids: Sequence[str], latlng: np.ndarray, lookup: Any = No
     koppen, regression, names, sources = lookup_features(lookup, latlng[:, 0], latlng[:, 1])
     meta = {"format": AUX_FORMAT, "n": len(ids), "targets": list(REGRESSION_TARGETS),
             "population_density": "log10(1 + people per km2)", "sources": sources,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "made_by": "backend.model.aux_targets.compute_aux_targets"}
     return AuxTargets([str(i) for i in ids], koppen, regression, names, meta)
 

@@ -28,8 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from backend.model.registry import check_model_config, get_backbone_config, image_size, \
-    vision_width
+from backend.model.registry import check_model_config, get_backbone_config, image_size, vision_width
 
 EMBEDDING_KINDS = ("mean_hidden", "pooled")
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)

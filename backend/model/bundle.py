@@ -99,7 +99,7 @@ def _load_geocells(path: Path) -> Any:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def save_bundle(path: str | Path, *, backbone: Backbone, heads: PigeonHeads, geocells: Any,
@@ -205,11 +205,10 @@ def _check_file(root: Path, entry: dict[str, Any], verify: bool) -> Path:
     if not p.is_file():
         raise BundleError(f"bundle {root} is missing {entry['file']}; copy the whole bundle "
                           "directory again or rebuild it with `pigeon bundle make`")
-    if verify:
-        if p.stat().st_size != entry.get("bytes", p.stat().st_size) or \
-                ("sha256" in entry and _sha256(p) != entry["sha256"]):
-            raise BundleError(f"bundle {root}: {entry['file']} is corrupt (size or sha256 "
-                              "differs from bundle.json); copy it again or rebuild the bundle")
+    size_bad = p.stat().st_size != entry.get("bytes", p.stat().st_size)
+    if verify and (size_bad or ("sha256" in entry and _sha256(p) != entry["sha256"])):
+        raise BundleError(f"bundle {root}: {entry['file']} is corrupt (size or sha256 "
+                          "differs from bundle.json); copy it again or rebuild the bundle")
     return p
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Mapping
+from collections.abc import Mapping
 
 KOPPEN_WORDS = {
     "Af": "tropical rainforest", "Am": "tropical monsoon", "As": "tropical savanna with dry "

@@ -95,7 +95,7 @@ def save_checkpoint(path: str | Path, *, kind: str, config: dict[str, Any],
            "scheduler": scheduler.state_dict() if scheduler is not None else None,
            "step": int(step), "epoch": int(epoch), "rng": capture_rng(),
            "metrics": metrics or {}, "extra": extra or {},
-           "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+           "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     tmp = out.with_name(out.name + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, out)

@@ -70,7 +70,8 @@ def _embed(args: argparse.Namespace) -> int:
                       amp=args.amp, weights=weights, show_progress=not args.quiet)
     print(f"{args.out}: {s['locations']} locations, {s['shards_written']} shards written, "
           f"{s['shards_kept']} kept, {s['bad_images']} unreadable images skipped, "
-          f"{s['dropped']} locations without any readable view")
+          f"{s['dropped']} locations without any readable view, {s['bad_rows']} bad CSV rows "
+          f"left out (listed in {Path(args.out) / 'embeddings.json'})")
     return 0
 
 

@@ -55,7 +55,7 @@ class EmbeddingSet:
 
 def dist_env() -> tuple[int, int]:
     """``(rank, world_size)`` from torchrun's environment (``(0, 1)`` outside torchrun)."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _fingerprint(locations: list[Any], backbone_desc: dict[str, Any], weights: Any) -> str:
@@ -147,7 +147,7 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
             "parameters": {"shard_size": shard_size, "batch_size": batch_size, "amp": amp,
                            "world_size": world_size, "panorama": "mean of view embeddings"},
             "num_locations": len(locations), "num_shards": n_shards,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     meta_path = out / META_FILE
     if meta_path.is_file():
         old = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -164,7 +164,8 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
     mine = [k for k in range(n_shards) if k % world_size == rank]
     todo = [k for k in mine if not (out / f"shard-{k:05d}.npz").is_file()]
     summary = {"locations": len(locations), "shards_total": n_shards, "shards_kept": len(mine)
-               - len(todo), "shards_written": 0, "bad_images": 0, "dropped": 0, "rank": rank}
+               - len(todo), "shards_written": 0, "bad_images": 0, "dropped": 0, "rank": rank,
+               "bad_rows": len(getattr(data, "bad_rows", []))}
     total = sum(min(shard_size, len(locations) - k * shard_size) for k in todo)
     bar = progress(range(total), total=total, desc=f"embed r{rank}", unit="loc") \
         if show_progress else None
@@ -218,7 +219,7 @@ def save_embedding_set(emb: EmbeddingSet, out_dir: str | Path, *,
     meta = {**emb.meta, "format": EMBEDDINGS_FORMAT, "num_locations": n, "num_shards": n_shards,
             "parameters": {**emb.meta.get("parameters", {}), "shard_size": shard_size},
             "fingerprint": emb.meta.get("fingerprint", "external")}
-    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     for k in range(n_shards):
         sl = slice(k * shard_size, min(n, (k + 1) * shard_size))
         rows = {"index": list(range(n))[sl], "id": list(emb.ids[sl]),

@@ -13,9 +13,10 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,11 +39,11 @@ class ImageSource:
     def __len__(self) -> int:
         return len(self.locations)
 
-    def subset(self, idx: np.ndarray) -> "ImageSource":
+    def subset(self, idx: np.ndarray) -> ImageSource:
         return ImageSource([self.locations[i] for i in idx], self.targets.subset(idx),
                            self.backbone)
 
-    def split(self, val_fraction: float, seed: int) -> tuple["ImageSource", "ImageSource | None"]:
+    def split(self, val_fraction: float, seed: int) -> tuple[ImageSource, ImageSource | None]:
         return split_indices(len(self), val_fraction, seed, self.subset)
 
     def batch(self, idx: torch.Tensor) -> dict[str, Any]:

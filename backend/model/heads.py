@@ -61,7 +61,7 @@ class HeadsConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "HeadsConfig":
+    def from_dict(cls, d: dict[str, Any]) -> HeadsConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -24,8 +24,9 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,10 +34,14 @@ from PIL import Image
 
 from backend.cliutil import UserError, progress
 from backend.model.captions import make_caption
-from backend.model.checkpoint import load_checkpoint, plain_args, restore_rng, \
-    save_checkpoint, seed_everything
-from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, \
-    per_rank_count
+from backend.model.checkpoint import (
+    load_checkpoint,
+    plain_args,
+    restore_rng,
+    save_checkpoint,
+    seed_everything,
+)
+from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, per_rank_count
 from backend.model.weights import load_clip_model, save_clip_checkpoint
 
 
@@ -107,7 +112,7 @@ class CaptionedViews(torch.utils.data.Dataset):
         try:
             with Image.open(path) as img:
                 img = img.convert("RGB")
-        except Exception as exc:  # unreadable image: skipped and counted by the collate
+        except Exception as exc:  # noqa: BLE001  unreadable image: skipped and counted by the collate
             return {"bad": f"{path}\t{type(exc).__name__}"}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(((self.seed * 1_000_003 + self.epoch) * 10_000_019 + j) % 2 ** 62)

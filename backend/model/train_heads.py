@@ -23,19 +23,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from backend.cliutil import UserError, progress
-from backend.model.checkpoint import load_checkpoint, plain_args, restore_rng, \
-    save_checkpoint, seed_everything
+from backend.model.checkpoint import (
+    load_checkpoint,
+    plain_args,
+    restore_rng,
+    save_checkpoint,
+    seed_everything,
+)
 from backend.model.heads import HeadsConfig, PigeonHeads, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
-from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, \
-    per_rank_count
+from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, per_rank_count
 from backend.model.validation import geo_validation
 
 

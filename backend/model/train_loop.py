@@ -39,11 +39,11 @@ class DistContext:
         return self.rank == 0
 
     @classmethod
-    def from_env(cls, device: str = "cpu") -> "DistContext":
+    def from_env(cls, device: str = "cpu") -> DistContext:
         """From torchrun's environment; starts the process group when ``WORLD_SIZE > 1``."""
-        rank = int(os.environ.get("RANK", 0))
-        world = int(os.environ.get("WORLD_SIZE", 1))
-        local = int(os.environ.get("LOCAL_RANK", 0))
+        rank = int(os.environ.get("RANK", "0"))
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
         dev = torch.device(device)
         if dev.type == "cuda" and world > 1:
             dev = torch.device("cuda", local)

@@ -32,13 +32,13 @@ class Targets:
     regression: np.ndarray   # [N, 6] float32, NaN unknown
 
     @classmethod
-    def without_aux(cls, latlng: np.ndarray, month: np.ndarray) -> "Targets":
+    def without_aux(cls, latlng: np.ndarray, month: np.ndarray) -> Targets:
         n = len(latlng)
         return cls(np.asarray(latlng, np.float64), np.asarray(month, np.int64),
                    np.full(n, -1, np.int64),
                    np.full((n, len(REGRESSION_TARGETS)), np.nan, np.float32))
 
-    def subset(self, idx: np.ndarray) -> "Targets":
+    def subset(self, idx: np.ndarray) -> Targets:
         return Targets(self.latlng[idx], self.month[idx], self.koppen[idx], self.regression[idx])
 
     def regression_stats(self) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +66,7 @@ class EmbeddingSource:
         return len(self.ids)
 
     @classmethod
-    def from_embedding_set(cls, emb: Any, aux: Any | None = None) -> "EmbeddingSource":
+    def from_embedding_set(cls, emb: Any, aux: Any | None = None) -> EmbeddingSource:
         """From ``backend.model.embed.EmbeddingSet`` and optional ``AuxTargets`` (matched by id)."""
         t = Targets.without_aux(emb.latlng, emb.month)
         if aux is not None:
@@ -74,13 +74,13 @@ class EmbeddingSource:
         return cls(list(emb.ids), torch.from_numpy(np.ascontiguousarray(emb.embeddings)), t,
                    dict(emb.meta))
 
-    def subset(self, idx: np.ndarray) -> "EmbeddingSource":
+    def subset(self, idx: np.ndarray) -> EmbeddingSource:
         idx = np.asarray(idx, dtype=np.int64)
         return EmbeddingSource([self.ids[i] for i in idx], self.embeddings[torch.from_numpy(idx)],
                                self.targets.subset(idx), self.meta)
 
-    def split(self, val_fraction: float, seed: int) -> tuple["EmbeddingSource",
-                                                              "EmbeddingSource | None"]:
+    def split(self, val_fraction: float, seed: int) -> tuple[EmbeddingSource,
+                                                              EmbeddingSource | None]:
         return split_indices(len(self), val_fraction, seed, self.subset)
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -100,7 +100,7 @@ def split_indices(n: int, val_fraction: float, seed: int, take: Any) -> tuple[An
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val fraction must be in [0, 1), got {val_fraction}")
     perm = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * val_fraction))
+    n_val = round(n * val_fraction)
     if n_val and n - n_val < 1:
         raise ValueError(f"{n} locations are too few for a validation split of {val_fraction}")
     val = take(np.sort(perm[:n_val])) if n_val else None

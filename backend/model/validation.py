@@ -57,7 +57,7 @@ def geo_validation(heads: torch.nn.Module, embeddings: torch.Tensor, latlng: np.
     guess = np.asarray(centroids)[top1]
     d = haversine_km(guess[:, 0], guess[:, 1], latlng[:, 0], latlng[:, 1])
     out: dict[str, Any] = {
-        "n": int(len(d)), "mean_km": float(np.mean(d)), "median_km": float(np.median(d)),
+        "n": len(d), "mean_km": float(np.mean(d)), "median_km": float(np.median(d)),
         "within_km": {str(t): float(np.mean(d <= t)) for t in THRESHOLDS_KM},
         "score_mean": float(np.mean(geoguessr_score(d))),
     }

@@ -17,7 +17,8 @@ Usage::
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from PIL import Image
@@ -69,7 +70,7 @@ class ViewsDataset(torch.utils.data.Dataset):
                     img.load()
                     views[v] = self.preprocess(img)
                 mask[v] = True
-            except Exception as exc:  # PIL raises many kinds on broken files: skip and report
+            except Exception as exc:  # noqa: BLE001  PIL raises many kinds on broken files: skip and report
                 bad.append((str(path), f"{type(exc).__name__}: {str(exc)[:80]}"))
         return {"index": idx, "id": str(loc.id), "lat": float(loc.lat), "lng": float(loc.lng),
                 "heading": _heading(loc.heading), "month": _month_index(loc.month),

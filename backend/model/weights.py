@@ -30,8 +30,13 @@ from torch import nn
 
 from backend.cliutil import UserError
 from backend.model.backbone import Backbone, build_clip, default_preprocess_cfg
-from backend.model.registry import DEFAULT_PRETRAINED, get_backbone_config, list_backbones, \
-    register_configs, vision_width
+from backend.model.registry import (
+    DEFAULT_PRETRAINED,
+    get_backbone_config,
+    list_backbones,
+    register_configs,
+    vision_width,
+)
 
 CLIP_CHECKPOINT_FORMAT = "pigeon-openclip/1"
 
@@ -89,7 +94,7 @@ def save_clip_checkpoint(model: nn.Module, model_cfg: dict[str, Any], path: str 
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": CLIP_CHECKPOINT_FORMAT, "config_name": config_name,
              "model_cfg": copy.deepcopy(model_cfg), "source": source, "extra": extra or {},
-             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
              "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     tmp = out.with_name(out.name + ".tmp")
     torch.save(state, tmp)
@@ -178,7 +183,7 @@ def load_backbone(config: str | dict[str, Any], source: str | Path | None = None
     if source is not None and Path(source).is_file():
         try:
             obj = torch.load(source, map_location="cpu", weights_only=True)
-        except Exception:
+        except Exception:  # noqa: BLE001  not a torch file: the loader below explains
             obj = None  # read_clip_checkpoint below gives the user-facing error
         if isinstance(obj, dict) and obj.get("format") == "pigeon-backbone/1":
             from backend.model.backbone import backbone_from_state
