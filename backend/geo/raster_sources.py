@@ -225,24 +225,29 @@ def build_places_and_population(out: Path, cache: Path) -> list[dict[str, Any]]:
           country=np.array([c["countrycode"] for c in cities]),
           admin1code=np.array([str(c.get("admin1code", "")) for c in cities]),
           geonameid=np.array([c["geonameid"] for c in cities], dtype=np.int64))
-    density, grid = population_kernel_grid(lat, lng, pop.astype(np.float64))
     iso = sorted(countries)
+    index = {k: i for i, k in enumerate(iso)}
     total = np.array([float(countries[k].get("population") or 0) for k in iso])
     area = np.array([float(countries[k].get("areakm2") or 0) for k in iso])
-    in_places = np.zeros(len(iso))
-    index = {k: i for i, k in enumerate(iso)}
-    for c in cities:
-        i = index.get(c["countrycode"])
-        if i is not None:
-            in_places[i] += c["population"]
+    place_country = np.array([index.get(c["countrycode"], -1) for c in cities])
+    known = place_country >= 0
+    in_places = np.bincount(place_country[known], weights=pop[known], minlength=len(iso))
+    n_places = np.bincount(place_country[known], minlength=len(iso))
+    # people outside GeoNames places (rural): shared equally by the country's places, so they
+    # land where settlements are (farmland with villages), not uniformly (deserts stay empty)
     rest = np.maximum(total - in_places, 0.0)
-    background = np.where(area > 0, rest / np.maximum(area, 1e-9), 0.0)
+    share = np.where(n_places > 0, rest / np.maximum(n_places, 1), 0.0)
+    mass = pop.astype(np.float64) + np.where(known, share[np.maximum(place_country, 0)], 0.0)
+    density, grid = population_kernel_grid(lat, lng, mass)
+    # countries without any GeoNames place: their people spread uniformly over their area
+    background = np.where((n_places == 0) & (area > 0), rest / np.maximum(area, 1e-9), 0.0)
     _save(out, "population", {
         "kind": "population density estimate", "units": "people/km²", "source": src,
         "grid": grid.to_dict(),
-        "method": "Gaussian kernel (sigma_km) sum of GeoNames place populations per km², plus a "
-                  "per-country background: (country population - population of its GeoNames "
-                  "places) / country area, spread uniformly. See docs/DATA.md.",
+        "method": "Gaussian kernel (sigma_km) sum per km² of GeoNames place populations, each "
+                  "place also carrying an equal share of its country's people outside GeoNames "
+                  "places (country population - sum of its places); countries with no place "
+                  "get that rest uniformly over their area. See docs/DATA.md.",
         "sigma_km": POP_SIGMA_KM, "cell_deg": POP_GRID_DEG},
         kernel_density=density, background_iso2=np.array(iso),
         background_density=background.astype(np.float32))
