@@ -124,19 +124,23 @@ class LadderRunner:
             path = self.cache / ("semantic-geocells.json" if semantic else "grid-geocells.json")
             lat, lng = self.train.lats(), self.train.lngs()
             meta = self.train.describe()
-            if semantic and self.s.geocells:
-                cells = Geocells.load(self.s.geocells)
-            elif semantic:
-                from backend.geocells.areas import load_areas
-                from backend.geocells.build import GeocellParams, build_geocells
+            try:
+                if semantic and self.s.geocells:
+                    cells = Geocells.load(self.s.geocells)
+                elif semantic:
+                    from backend.geocells.areas import load_areas
+                    from backend.geocells.build import GeocellParams, build_geocells
 
-                params = GeocellParams(self.s.cell_min, self.s.cell_max).check()
-                cells, _ = build_geocells(lat, lng, load_areas(), params, input_meta=meta)
-            else:
-                from backend.eval.grid_cells import make_grid_cells
+                    params = GeocellParams(self.s.cell_min, self.s.cell_max).check()
+                    cells, _ = build_geocells(lat, lng, load_areas(), params, input_meta=meta)
+                else:
+                    from backend.eval.grid_cells import make_grid_cells
 
-                cells = make_grid_cells(lat, lng, n_bands=self.s.grid_bands,
-                                        min_points=self.s.grid_min_points, input_meta=meta)
+                    cells = make_grid_cells(lat, lng, n_bands=self.s.grid_bands,
+                                            min_points=self.s.grid_min_points, input_meta=meta)
+            except ValueError as exc:  # bad cell parameters, file or points
+                kind = "semantic geocells" if semantic else "grid cells"
+                raise UserError(f"cannot make the {kind}: {exc}") from None
             cells.save(path)
             self._cells[semantic] = (cells, path)
         return self._cells[semantic]
@@ -286,6 +290,9 @@ class LadderRunner:
         for rung in rungs:
             i = LADDER.index(rung) + 1 if rung in LADDER else len(results) + 1
             notes = [f"without {k}" for k in dropped]
+            views = max(len(loc.image_paths) for loc in self.train)
+            if rung.views > views:
+                notes.append(f"the data has {views} view(s) per location")
             effective = dataclasses.replace(rung, **{k: False for k in dropped})
             own = new_idea(rung)
             if own in dropped:
@@ -355,7 +362,8 @@ def run_ablate_command(args: Any) -> int:
     s = AblationSettings(train_csv=args.train, test_csv=args.test, out=args.out,
                          backbone=args.backbone or "pigeon-tiny", weights=args.weights,
                          contrastive_weights=args.contrastive_weights, geocells=args.geocells,
-                         grid_bands=args.grid_bands, epochs=args.epochs or 10,
+                         grid_bands=args.grid_bands, cell_min=args.cell_min,
+                         cell_max=args.cell_max, epochs=args.epochs or 10,
                          pretrain_epochs=args.pretrain_epochs,
                          batch_size=args.batch_size, limit=args.limit, n_boot=args.n_boot,
                          seed=args.seed, device=args.device, on_bad_row=args.on_bad_row,

@@ -178,7 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "ablate", help="the paper's ablation ladder: train each "
                     "configuration, evaluate it, print Tables 1/2",
                     example="pigeon ablate --train synth/split/train.csv --test "
-                            "synth/split/test.csv --out reports/ladder --steps 200")
+                            "synth/split/test.csv --out reports/ladder --epochs 5 "
+                            "--without finetune")
     p.add_argument("--train", default=None, help="training dataset CSV")
     p.add_argument("--test", default=None, help="held-out dataset CSV")
     p.add_argument("--out", default=None, help="folder for each configuration's bundle and "
@@ -199,6 +200,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="epochs of contrastive pretraining (default: --epochs)")
     p.add_argument("--geocells", default=None,
                    help="semantic geocells.json (default: built from the training points)")
+    p.add_argument("--cell-min", type=_positive_int, default=30,
+                   help="semantic geocells built here: MIN points per cell (default 30)")
+    p.add_argument("--cell-max", type=_positive_int, default=60,
+                   help="semantic geocells built here: MAX points per cell (default 60)")
     p.add_argument("--grid-bands", type=_positive_int, default=18,
                    help="latitude bands of the plain equal-area grid (default 18, ~410 cells)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="epochs per rung")
