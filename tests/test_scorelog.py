@@ -251,3 +251,17 @@ def test_cli_reads_a_log_another_process_is_writing(filled, capsys):
     assert pigeon(["scores", "list", "--db", str(filled), "--json"]) == 0
     assert any(r["round_id"] == "live" for r in json.loads(capsys.readouterr().out))
     writer.close()
+
+
+def test_parquet_export_when_pyarrow_is_there(filled, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet",
+                             reason="pyarrow is not installed (optional: only --parquet needs it)")
+    out = tmp_path / "r.parquet"
+    assert pigeon(["scores", "export", "--db", str(filled), "--parquet", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 5 and table.column("score").to_pylist()[0] == 4000
+    assert json.loads(table.schema.metadata[b"rounds"]) == 5
+    empty = tmp_path / "e.parquet"
+    assert pigeon(["scores", "export", "--db", str(filled), "--parquet", str(empty),
+                   "--source", "screen"]) == 0
+    assert str(pq.read_table(empty).schema.field("guess_lat").type) == "double"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 
 from backend.cliutil import UserError, add_command, progress
 from backend.core.protocol import SOURCES
-from backend.scorelog.db import ROUND_COLUMNS, ScoreLog, default_db_path
+from backend.scorelog.db import ROUND_COLUMNS, RoundRecord, ScoreLog, default_db_path
 from backend.scorelog.schema import SchemaError
 from backend.scorelog.summary import summarize
 
@@ -127,9 +128,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise UserError("--parquet needs pyarrow, which is not installed; "
                             "`pip install pyarrow`, or use --csv FILE") from None
     with _open(args) as log:
-        total = log.count()
-        rows = progress(log.iter_rounds(**_filters(args)), total=total, desc="export",
-                        unit="round")
+        filters = _filters(args)
+        total = None if any(v is not None for v in filters.values()) else log.count()
+        rows = progress(log.iter_rounds(**filters), total=total, desc="export", unit="round")
         out = Path(args.csv or args.parquet)
         if out.parent and not out.parent.exists():
             raise UserError(f"folder {out.parent} does not exist; create it first")
@@ -144,8 +145,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         else:
             records = [r.to_dict() for r in rows]
             n = len(records)
-            table = pa.Table.from_pylist(records) if records else pa.table(
-                {c: pa.array([], pa.null()) for c in ROUND_COLUMNS})
+            # typed columns even for an empty export; "float | None" -> float64
+            types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+            schema = pa.schema([(f.name, types[str(f.type).split("|")[0].strip()])
+                                for f in dataclasses.fields(RoundRecord)])
+            table = pa.Table.from_pylist(records, schema=schema)
             table = table.replace_schema_metadata(
                 {k: json.dumps(v) for k, v in _export_meta(args, log.path, n).items()})
             pq.write_table(table, out)
