@@ -177,3 +177,34 @@ def test_missing_image_is_a_clear_404(dataset, tmp_path):
         finally:
             await c.close()
     run(go())
+
+
+def test_bot_with_the_backend_down_times_out_and_says_why(dataset, tmp_path):
+    from bot.arena.launch import free_port
+    from bot.arena.opponents import BotPlayer
+
+    async def go():
+        c = await _client(dataset, tmp_path)
+        hub = c.server.app[HUB]
+        try:
+            bot = BotPlayer(f"ws://127.0.0.1:{free_port()}/", token="x", timeout_s=2)
+            live, me, token = hub.create_game(DuelRules(countdown_s=0.3), opponent=bot)
+            await c.post(f"/api/games/{live.game.id}/guess", headers={"X-Player-Token": token},
+                         json={"lat": 0, "lng": 0})
+            for _ in range(60):
+                if live.game.rounds[0].ended_at:
+                    break
+                await asyncio.sleep(0.05)
+            assert live.game.rounds[0].ended_at is not None
+            bot_id = [p.id for p in live.game.players if p.id != me.id][0]
+            assert live.game.rounds[0].guesses[bot_id].timed_out
+            for _ in range(60):
+                if live.opponent_errors:
+                    break
+                await asyncio.sleep(0.05)
+            assert "backend at ws://127.0.0.1" in live.opponent_errors[0]
+        finally:
+            await c.close()
+        log = (tmp_path / "logs" / f"{live.game.id}.jsonl").read_text()
+        assert '"opponent_error"' in log
+    run(go())

@@ -167,3 +167,67 @@ def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
     assert "player_left" in kinds and "round_ended" in kinds
     ended = [e for e in log if e["event"] == "round_ended"][0]
     assert [g["timed_out"] for g in ended["guesses"] if g["player_id"] == me.id] == [True]
+
+
+def test_missing_view_and_bad_rows_are_shown_on_the_page(tmp_path, browser):
+    data = write_sample_dataset(tmp_path / "data", n=3, size=48)
+    with open(data, "a") as fh:
+        fh.write("broken,123,0,images/0000_1.jpg,,,,0,1\n")
+    with start_arena(data, log_dir=tmp_path / "logs") as a:
+        page = browser.new_page()
+        page.goto(a.url)
+        page.wait_for_selector("#opponent option", state="attached")
+        assert "1 bad rows skipped" in page.locator("#dataset-info").inner_text()
+        live, me, token = a.call(lambda: a.hub.create_game(DuelRules(), name="p",
+                                                           opponent=ScriptedPlayer([None])))
+        live.game.current.location.images[0].unlink()   # a view vanished from disk
+        page.goto(f"{a.url}play/{live.game.id}?t={token}")
+        page.wait_for_selector("#view-missing:not([hidden])")
+        assert "missing" in page.locator("#view-missing").inner_text()
+        page.keyboard.press("ArrowRight")               # the other views still show
+        page.wait_for_selector("[data-qa=panorama][data-view-index='1'][data-view-ready=true]")
+        assert page.locator("#view-missing").is_hidden()
+        page.close()
+
+
+def test_study_flow_code_consent_blinded_game_and_question(tmp_path, browser):
+    from bot.experiment.design import create_experiment
+    from bot.experiment.report import read_games
+
+    data = write_sample_dataset(tmp_path / "data", n=3, size=48)
+    exp = create_experiment(tmp_path / "exp", participants=1, opponents=("baseline",),
+                            rules={"start_hp": 50})
+    code = next(iter(exp.participants))
+    with start_arena(data, log_dir=tmp_path / "logs", baseline_delay_s=0.1,
+                     experiment=tmp_path / "exp") as a:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(a.url)
+        page.wait_for_selector("#study:not([hidden])")
+        page.fill("input[name=code]", code)
+        page.click("[data-qa=start-study-game]")
+        page.wait_for_selector("#lobby-error:text('consent')")   # not ticked yet
+        page.check("[data-qa=consent]")
+        page.click("[data-qa=start-study-game]")
+        page.wait_for_url("**/play/**")
+        page.wait_for_selector("[data-qa=panorama][data-view-ready=true]")
+        assert "opponent" in page.locator("#players").inner_text()
+        assert "baseline" not in page.locator("#players").inner_text()   # blinded
+        page.hover("#map")
+        click_map(page)
+        page.click("[data-qa=perform-guess]")
+        for _ in range(30):
+            if page.evaluate("document.body.dataset.phase") == "finished":
+                break
+            page.wait_for_selector("[data-qa=round-result]:not([hidden])")
+            if page.evaluate("document.body.dataset.phase") == "result":
+                page.click("[data-qa=play-next-round]")
+                page.wait_for_function("document.body.dataset.phase !== 'result'")
+                if page.evaluate("document.body.dataset.phase") == "guessing":
+                    click_map(page, dx=30)
+                    page.click("[data-qa=perform-guess]")
+        page.wait_for_selector("[data-qa=question]:not([hidden])")
+        page.click("[data-answer=no]")
+        page.wait_for_selector("text=answer saved")
+        page.close()
+    games = read_games(exp, [tmp_path / "logs"])
+    assert len(games) == 1 and games[0].answer == "no" and games[0].winner is not None

@@ -223,3 +223,30 @@ def test_worker_stopped_by_force_recovers(predictor, arena, tmp_path):
         live, me, first, after = run(main())
     assert after["workerStartedAt"] != first["workerStartedAt"], "the worker was not restarted"
     assert all(not r.guesses[me.id].timed_out for r in live.game.rounds)
+
+
+def test_pairing_through_the_options_page(predictor, tmp_path):
+    with backend(predictor, tmp_path / "s.sqlite") as srv:
+        async def main():
+            async with extension_browser() as s:
+                page = await s.context.new_page()
+                await page.goto(f"chrome-extension://{s.extension_id}/popup/popup.html")
+                await page.wait_for_function("document.querySelector('[name=backendUrl]')?.value")
+                assert await page.input_value("[name=backendUrl]") == "ws://127.0.0.1:8765/"
+                # a bad URL is refused with a sentence, nothing saved
+                await page.fill("[name=backendUrl]", "http://127.0.0.1:1/")
+                await page.click("#save")
+                await page.wait_for_selector("#errors:text('ws://')")
+                await page.fill("[name=backendUrl]", srv.url)
+                await page.fill("[name=token]", "wrong-token")
+                await page.check("[name=mode][value=suggest]")
+                await page.click("#save")
+                await page.wait_for_selector("#status:text('auth_failed')", timeout=15_000)
+                await page.fill("[name=token]", srv.token)
+                await page.click("#save")
+                await page.wait_for_selector("#status:text('connected')", timeout=15_000)
+                settings = await s.evaluate("() => pigeon.settings")
+                return settings, await page.inner_text("#detail")
+        settings, detail = run(main())
+    assert settings["mode"] == "suggest" and settings["backendUrl"] == srv.url
+    assert "model bundle-" in detail

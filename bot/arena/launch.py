@@ -100,7 +100,8 @@ class RunningArena:
 def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: str | None = None,
                 bot_token: str | None = None, log_dir: Path | None = None,
                 in_process: bool = True, record_requests: bool = False,
-                result_timeout_s: float = 60.0, baseline_delay_s: float = 1.0) -> RunningArena:
+                result_timeout_s: float = 60.0, baseline_delay_s: float = 1.0,
+                experiment: Path | None = None) -> RunningArena:
     """Start the arena on ``dataset`` and wait until it answers.
 
     Args:
@@ -112,6 +113,7 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
             False: a ``pigeon arena`` subprocess.
         record_requests: keep every HTTP request's method, path, origin and referer in
             ``.requests`` (in-process only; the "pixels only" test reads it).
+        experiment: an experiment directory: the arena runs that blind study.
 
     Raises:
         bot.arena.dataset.DatasetError: unusable dataset (in-process); RuntimeError: the
@@ -125,6 +127,8 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
     if not in_process:
         cmd = [sys.executable, "-m", "bot", "arena", "--data", str(dataset), "--port", str(port),
                "--log-dir", str(log_dir), "--baseline-delay", str(baseline_delay_s)]
+        if experiment is not None:
+            cmd += ["--experiment", str(experiment)]
         if bot_url:
             cmd += ["--bot-url", bot_url, "--bot-token", bot_token or ""]
         proc = subprocess.Popen(cmd, env={**os.environ, "PIGEON_QUIET": "1"})
@@ -142,7 +146,7 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
 
     app = make_app(ArenaConfig(dataset=dataset, port=port, bot_url=bot_url, bot_token=bot_token,
                                log_dir=log_dir, result_timeout_s=result_timeout_s,
-                               baseline_delay_s=baseline_delay_s))
+                               baseline_delay_s=baseline_delay_s, experiment=experiment))
     arena = RunningArena(url, port, hub=app[HUB])
     if record_requests:
         @web.middleware
