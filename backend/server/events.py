@@ -40,9 +40,21 @@ class _JsonLines(logging.Formatter):
         return json.dumps({**head, **body}, default=str)
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_json_logging(level: int = logging.INFO, stream: Any = None) -> None:
-    """Send ``pigeon.server`` and ``websockets`` logs to stderr as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Send ``pigeon.server`` and ``websockets`` logs to stderr (or ``stream``) as JSON lines."""
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler.setFormatter(_JsonLines())
     for name in (LOGGER.name, "websockets"):
         logger = logging.getLogger(name)
