@@ -170,7 +170,10 @@ def test_auth_and_origin():
             assert b"--allow-origin" in info.value.response.body
             with pytest.raises(InvalidStatus):
                 await connect(server.url, origin="chrome-extension://zzz")
+            no_token = json.dumps({"v": 1, "type": "hello",
+                                   "client": {"kind": "screen", "version": "1"}})
             for first, code in [(hello_frame("wrong-token"), "auth_failed"),
+                                (no_token, "bad_message"),
                                 (p.Ping().serialize(), "auth_required"),
                                 ("junk", "bad_json"), (None, "auth_required")]:
                 ws = await connect(server.url)
