@@ -44,3 +44,27 @@ def test_two_rank_gloo_training(tmp_path):
     assert sum(1 for r in log if r.get("event") == "validation") == 3
     state = torch.load(tmp_path / "run" / "heads.pt", weights_only=True)
     assert state["training"]["parameters"]["batch_size"] == 16
+
+
+def test_two_rank_gloo_pretraining_gathers_features(tmp_path):
+    from test_model_embed import make_dataset
+
+    csv_path = make_dataset(tmp_path / "d", n=8, views=1, style="colour")
+    port = str(_free_port())
+    argv = ["--data", str(csv_path), "--out", str(tmp_path / "o"), "--aux", "none",
+            "--batch-size", "4", "--epochs", "2", "--quiet", "--device", "cpu"]
+    code = f"import sys; from backend.model.pretrain import main; sys.exit(main({argv!r}))"
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=port, OMP_NUM_THREADS="1",
+                   PYTHONPATH=REPO)
+        procs.append(subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    outs = [p.communicate(timeout=240)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    log = [json.loads(s) for s in (tmp_path / "o" / "train_log.jsonl").read_text().splitlines()]
+    # 8 views / 2 ranks / batch 4 -> one step per epoch; the loss is over the 8 gathered pairs,
+    # so at random init it sits near ln(8) = 2.08, not ln(4) = 1.39
+    assert len(log) == 2 and log[0]["loss"] > 1.7
+    assert (tmp_path / "o" / "clip.pt").is_file()

@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sched.load_state_dict(ck["scheduler"])
         restore_rng(ck["rng"])
         step, metrics = ck["step"], ck["metrics"]
-    model = dist.wrap(heads)
+    model = dist.wrap(heads, find_unused=True)  # aux heads may lack targets in a batch
     cents = centroids.to(dev)
     true_cells_val = geocells.assign(val.targets.latlng[:, 0], val.targets.latlng[:, 1]) \
         if val is not None else None

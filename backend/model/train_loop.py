@@ -57,15 +57,17 @@ class DistContext:
                 started = True
         return cls(rank, world, local, dev, started)
 
-    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
-        """``DistributedDataParallel(module)`` when distributed, else the module itself."""
+    def wrap(self, module: torch.nn.Module, *, find_unused: bool = False) -> torch.nn.Module:
+        """``DistributedDataParallel(module)`` when distributed, else the module itself.
+
+        ``find_unused``: some parameters may get no gradient in a step (auxiliary heads
+        without targets in a batch)."""
         if self.world_size == 1:
             return module
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [self.device.index] if self.device.type == "cuda" else None
-        # auxiliary heads without targets in a batch get no gradient: allow unused params
-        return DDP(module, device_ids=ids, find_unused_parameters=True)
+        return DDP(module, device_ids=ids, find_unused_parameters=find_unused)
 
     def barrier(self) -> None:
         if self.world_size > 1:
