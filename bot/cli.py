@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.server.cli",
     "bot.arena.cli",
     "bot.experiment.cli",
+    "bot.reports.cli",
     "bot.screenbot.cli",
 )
 

@@ -1,0 +1,1 @@
+"""Reports over the score log (``pigeon scores report``)."""
