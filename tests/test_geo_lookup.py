@@ -55,6 +55,11 @@ def test_koppen_coastal_fill_only_near_land(geo):
     changed = raw != filled
     assert changed.any() and np.all(raw[changed] == "Ocean") and np.all(filled[changed] != "Ocean")
     assert str(k.classify(0.0, -30.0)) == "Ocean"
+    # GeoLookup fills only where the land mask says land: sea next to a coast stays Ocean
+    land = geo.is_land(lat, lng)
+    got = geo.koppen(lat, lng)
+    assert np.all(got[~land & (raw == "Ocean")] == "Ocean")
+    assert np.array_equal(got[land], filled[land])
     assert "Ocean" not in k.classes and len(k.classes) == 31
 
 

@@ -117,8 +117,13 @@ class GeoLookup:
     def is_land(self, lat: Any, lng: Any) -> np.ndarray:
         return self._part("landmask").is_land(lat, lng)
 
-    def koppen(self, lat: Any, lng: Any) -> np.ndarray:
-        return self._part("koppen").classify(lat, lng)
+    def koppen(self, lat: Any, lng: Any, land: Any = None) -> np.ndarray:
+        """Köppen class; a land point (land mask) whose 3 km cell is sea takes the nearest land
+        class, a sea point stays ``"Ocean"``."""
+        k = self._part("koppen")
+        if land is None:
+            land = self.is_land(lat, lng)
+        return np.where(land, k.classify(lat, lng), k.classify(lat, lng, fill_coast=False))
 
     def elevation_m(self, lat: Any, lng: Any) -> np.ndarray:
         return self._part("elevation").elevation_m(lat, lng)
@@ -159,10 +164,11 @@ class GeoLookup:
         given = np.asarray(lng, dtype=np.float64)
         # echo in-range longitudes exactly as given (wrapping adds float noise)
         lng_out = np.where((given >= -180.0) & (given < 180.0), given, lng_a)
+        land = self.is_land(lat_a, lng_a)
         out: dict[str, np.ndarray] = {
             "lat": lat_a, "lng": lng_out, "country": iso2,
             "country_name": admin._country_ext[idx], "admin1": admin._admin1_ext[idx],
-            "land": self.is_land(lat_a, lng_a), "koppen": self.koppen(lat_a, lng_a),
+            "land": land, "koppen": self.koppen(lat_a, lng_a, land),
             "elevation_m": self.elevation_m(lat_a, lng_a),
         }
         out.update(self.climate(lat_a, lng_a))
