@@ -90,3 +90,33 @@ def test_mismatched_geocells_rejected(tmp_path, fake_cells):
     with pytest.raises(BundleError, match="heads predict 8 cells but geocells.json has 5"):
         load_bundle(path, verify=False)
 
+
+
+def test_tiny_bundle_with_real_geocells(tmp_path):
+    from backend.geocells import Geocells
+    from test_model_train_heads import make_geocells
+
+    cells = Geocells.load(make_geocells(tmp_path / "g.json"))
+    b = load_bundle(make_tiny_bundle(tmp_path / "b", cells))
+    assert isinstance(b.geocells, Geocells) and b.num_cells == len(cells) == 4
+    assert np.allclose(b.geocells.centroids, cells.centroids)
+    assert b.index_path is None and b.calibration is None
+
+
+def test_optional_index_and_calibration(tmp_path, fake_cells):
+    from backend.model.backbone import build_backbone
+    from backend.model.bundle import save_bundle
+    from backend.model.heads import HeadsConfig, PigeonHeads
+
+    np.savez(tmp_path / "idx.npz", x=np.arange(3))
+    bb = build_backbone("pigeon-tiny", embedding_kind="pooled")
+    heads = PigeonHeads(HeadsConfig(embedding_dim=64, num_cells=8))
+    path = save_bundle(tmp_path / "b", backbone=bb, heads=heads, geocells=fake_cells,
+                       index_file=tmp_path / "idx.npz", calibration={"temperature": 1.3},
+                       metrics={"median_km": 12.0})
+    b = load_bundle(path)
+    assert b.backbone.embedding_kind == "pooled" and b.calibration == {"temperature": 1.3}
+    assert b.index_path == path / "index.npz" and b.meta["metrics"]["median_km"] == 12.0
+    with pytest.raises(BundleError, match="heads take 128-d embeddings but the backbone"):
+        save_bundle(tmp_path / "c", backbone=bb, geocells=fake_cells,
+                    heads=PigeonHeads(HeadsConfig(embedding_dim=128, num_cells=8)))

@@ -42,6 +42,11 @@ def test_embed_train_bundle_pipeline(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["backbone"] == "pigeon-tiny" and info["geocell_count"] == 4
     assert info["check"].startswith("loaded")
+    # embedding with the bundle's backbone gives the same cache
+    assert pigeon("embed", "--bundle", tmp_path / "bundle", "--data", csv_path, "--out",
+                  tmp_path / "emb2", "--workers", "0", "--quiet") == 0
+    assert np.allclose(load_embeddings(tmp_path / "emb2").embeddings,
+                       load_embeddings(tmp_path / "emb").embeddings, atol=1e-6)
     # the bundle's backbone reproduces the cached embeddings (same weights, same preprocess)
     b = load_bundle(tmp_path / "bundle")
     emb = load_embeddings(tmp_path / "emb")
