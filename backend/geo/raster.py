@@ -32,6 +32,7 @@ class Raster:
         self.values = values
         self.grid = grid
         self.meta = meta or {}
+        self.extra: dict[str, np.ndarray] = {}  # the asset's non-raster arrays (names, tables)
 
     @classmethod
     def from_asset(cls, asset: str, *keys: str) -> Raster:
