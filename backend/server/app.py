@@ -47,6 +47,8 @@ from backend.server.model_info import describe_model, guess_message
 from backend.server.score_writer import ScoreWriter
 
 SERVER_VERSION = "0.1.0"
+PARSE_IN_THREAD_BYTES = 64 * 1024
+"""Frames larger than this are parsed in the decode pool so the event loop stays free."""
 
 
 class PredictorLike(Protocol):
@@ -269,7 +271,11 @@ class PigeonServer:
 
     async def _on_frame(self, client: _Client, frame: str | bytes, received: float) -> None:
         try:
-            msg = self._parse(frame)
+            if len(frame) > PARSE_IN_THREAD_BYTES:   # JSON + base64 of big rounds: off the loop
+                msg = await asyncio.get_running_loop().run_in_executor(
+                    self._decode_pool, self._parse, frame)
+            else:
+                msg = self._parse(frame)
         except ProtocolError as exc:
             await self._error(client, exc)
             return
