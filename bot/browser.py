@@ -26,9 +26,10 @@ import shutil
 import tempfile
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 EXTENSION_DIR = REPO / "extension"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,8 +162,7 @@ def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
     r1 = live.game.rounds[0]
     assert r1.ended_at is not None and r1.guesses[me.id].timed_out
     assert not live.game.player(me.id).connected
-    log = [json.loads(x) for x in (live.log_file.name and open(live.log_file.name).read()
-                                   .splitlines())]
+    log = [json.loads(x) for x in Path(live.log_file.name).read_text().splitlines()]
     kinds = [e["event"] for e in log]
     assert "player_left" in kinds and "round_ended" in kinds
     ended = [e for e in log if e["event"] == "round_ended"][0]

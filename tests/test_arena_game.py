@@ -10,8 +10,7 @@ from backend.core.geodesy import haversine_km
 from backend.core.scoring import geoguessr_points
 from bot.arena.dataset import DatasetError, Location, load_arena_dataset
 from bot.arena.game import Game, GameError
-from bot.arena.rules import (ClassicRules, DuelRules, RulesError, parse_multipliers,
-                             rules_from_dict)
+from bot.arena.rules import ClassicRules, DuelRules, RulesError, parse_multipliers, rules_from_dict
 from bot.arena.sample_dataset import write_sample_dataset
 
 LOCS = [Location(f"l{i}", lat, lng, (Path("/nonexistent.jpg"),))

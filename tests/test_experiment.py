@@ -15,8 +15,13 @@ from bot.arena.sample_dataset import write_sample_dataset
 from bot.cli import main as pigeon
 from bot.experiment.design import Experiment, ExperimentError, create_experiment
 from bot.experiment.report import build_report, write_report
-from bot.experiment.stats import (StatsError, bootstrap_ci, elo_ratings, paired_wilcoxon,
-                                  wilson_interval)
+from bot.experiment.stats import (
+    StatsError,
+    bootstrap_ci,
+    elo_ratings,
+    paired_wilcoxon,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_known_values():

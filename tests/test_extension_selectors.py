@@ -45,8 +45,8 @@ def test_selector_counts_match_in_chromium(chromium_path):
         pytest.skip("node is not installed (needed to read selectors.js)")
     out = subprocess.run(
         [node, "--input-type=module", "-e",
-         "import('./extension/sites/geoguessr/selectors.js').then(m => "
-         "console.log(JSON.stringify(m.SELECTORS)))"],
+         ("import('./extension/sites/geoguessr/selectors.js').then(m => "
+          "console.log(JSON.stringify(m.SELECTORS)))")],
         cwd=REPO, capture_output=True, text=True, timeout=30, check=True)
     selectors = json.loads(out.stdout)
     expected = json.loads((FIXTURES / "expected_counts.json").read_text())

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 

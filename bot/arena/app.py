@@ -13,14 +13,20 @@ Usage::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from aiohttp import web
 
-from bot.arena.api import (EXPERIMENT_INFO, HUB, OPPONENT_FACTORY, add_routes,
-                           baseline_factory, errors_as_json)
+from bot.arena.api import (
+    EXPERIMENT_INFO,
+    HUB,
+    OPPONENT_FACTORY,
+    add_routes,
+    baseline_factory,
+    errors_as_json,
+)
 from bot.arena.dataset import ArenaDataset, load_arena_dataset
 from bot.arena.hub import ArenaHub
 from bot.arena.opponents import BotPlayer, Opponent, ReplayPlayer

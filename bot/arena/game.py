@@ -28,7 +28,6 @@ from typing import Any
 
 from backend.core.geodesy import CoordinateError, haversine_km, validate_latlng
 from backend.core.scoring import geoguessr_points
-
 from bot.arena.dataset import Location
 from bot.arena.rules import ClassicRules, DuelRules, Rules
 

@@ -22,9 +22,10 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from bot.arena.dataset import ArenaDataset
 from bot.arena.game import Event, Game, GameError, Player

@@ -90,10 +90,10 @@ class RunningArena:
             self._thread.join(10)
             self._loop = None
 
-    def __enter__(self) -> "RunningArena":
+    def __enter__(self) -> RunningArena:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -141,8 +141,8 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
 
     from aiohttp import web
 
-    from bot.arena.app import ArenaConfig, make_app
     from bot.arena.api import HUB
+    from bot.arena.app import ArenaConfig, make_app
 
     app = make_app(ArenaConfig(dataset=dataset, port=port, bot_url=bot_url, bot_token=bot_token,
                                log_dir=log_dir, result_timeout_s=result_timeout_s,
@@ -202,10 +202,10 @@ class RunningBackend:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-    def __enter__(self) -> "RunningBackend":
+    def __enter__(self) -> RunningBackend:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

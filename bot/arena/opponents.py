@@ -24,9 +24,10 @@ import asyncio
 import io
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from backend.core.geodesy import spherical_mean, validate_latlng
 
@@ -76,7 +77,7 @@ class ConstantGuessPlayer(Opponent):
 
     @classmethod
     def dataset_mean(cls, lats: Sequence[float], lngs: Sequence[float], **kw: Any
-                     ) -> "ConstantGuessPlayer":
+                     ) -> ConstantGuessPlayer:
         """The baseline that always guesses the spherical mean of the dataset's places."""
         lat, lng = spherical_mean(list(lats), list(lngs))
         return cls(lat, lng, **kw)
@@ -131,7 +132,7 @@ class ReplayPlayer(Opponent):
 
     @classmethod
     def from_logs(cls, paths: Sequence[str | Path], *, player_name: str | None = None,
-                  **kw: Any) -> "ReplayPlayer":
+                  **kw: Any) -> ReplayPlayer:
         """Read human guesses from arena game logs (``*.jsonl``); latest guess per location.
 
         Raises:
@@ -227,7 +228,7 @@ class BotPlayer(Opponent):
                             continue
                         if getattr(msg, "round_id", None) == round_id or isinstance(msg, Error):
                             return msg
-                except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError, ConnectionError) as exc:
                     self._ws = None
                     if attempt:
                         raise ConnectionError(f"backend at {self.url}: {exc}") from exc
@@ -254,7 +255,8 @@ class BotPlayer(Opponent):
         return reply.lat, reply.lng
 
     async def round_ended(self, ctx: RoundContext, result: dict[str, Any], player_id: str) -> None:
-        from backend.core.protocol import Opponent as Opp, Place, Result
+        from backend.core.protocol import Opponent as Opp
+        from backend.core.protocol import Place, Result
 
         mine = [g for g in result["guesses"] if g["player_id"] == player_id]
         other = [g for g in result["guesses"] if g["player_id"] != player_id]

@@ -59,7 +59,7 @@ class ClassicRules:
     countdown_s: float = 0.0
     mode: str = field(default="classic", init=False)
 
-    def check(self) -> "ClassicRules":
+    def check(self) -> ClassicRules:
         """Validate and return self. Raises RulesError."""
         if not isinstance(self.rounds, int) or not 1 <= self.rounds <= 100:
             raise RulesError(f"rounds must be a whole number in 1..100, got {self.rounds!r}")
@@ -96,7 +96,7 @@ class DuelRules:
     max_rounds: int = 30
     mode: str = field(default="duel", init=False)
 
-    def check(self) -> "DuelRules":
+    def check(self) -> DuelRules:
         """Validate and return self. Raises RulesError."""
         if not isinstance(self.start_hp, int) or self.start_hp <= 0:
             raise RulesError(f"start_hp must be a positive whole number, got {self.start_hp!r}")
@@ -162,7 +162,7 @@ def rules_from_dict(d: dict[str, Any]) -> Rules:
     """
     d = dict(d)
     mode = d.pop("mode", "classic")
-    cls: type[ClassicRules] | type[DuelRules]
+    cls: type[ClassicRules | DuelRules]
     if mode == "classic":
         cls = ClassicRules
     elif mode == "duel":

@@ -72,7 +72,7 @@ class Experiment:
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Experiment":
+    def load(cls, directory: str | Path) -> Experiment:
         """Read ``experiment.json``. Raises ExperimentError (missing, other format)."""
         p = Path(directory)
         path = p / "experiment.json" if p.is_dir() else p

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -135,8 +136,8 @@ def _markdown(r: dict[str, Any]) -> str:
 
     lines = [f"# Experiment {r['name']} ({r['experiment']})", "",
              f"{r['games']} games by {r['participants_seen']} of {r['participants']} participants.",
-             "", "| opponent | games | rounds | person wins (95 % CI) | person / opponent mean "
-             "score | Wilcoxon p | said 'bot' (95 % CI) |", "|---|---|---|---|---|---|---|"]
+             "", ("| opponent | games | rounds | person wins (95 % CI) | person / opponent mean "
+                  "score | Wilcoxon p | said 'bot' (95 % CI) |"), "|---|---|---|---|---|---|---|"]
     for arm, a in r["arms"].items():
         ci = a["person_win_rate_ci95"]
         bot_ci = a["said_bot_rate_ci95"]
@@ -148,8 +149,8 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{f' ({bot_ci[0]:.2f}-{bot_ci[1]:.2f})' if bot_ci else ''} |")
     if r["bot_detection"]:
         d = r["bot_detection"]
-        lines += ["", f"Bot detection: {d['correct']}/{d['judged']} correct "
-                  f"({d['accuracy']:.2f}, 95 % CI {d['ci95'][0]:.2f}-{d['ci95'][1]:.2f})."]
+        lines += ["", (f"Bot detection: {d['correct']}/{d['judged']} correct "
+                       f"({d['accuracy']:.2f}, 95 % CI {d['ci95'][0]:.2f}-{d['ci95'][1]:.2f}).")]
     if r["elo"]:
         lines += ["", "Elo: " + ", ".join(f"{k} {v:.0f}" for k, v in
                                           sorted(r["elo"].items(), key=lambda kv: -kv[1]))]
