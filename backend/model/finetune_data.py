@@ -1,14 +1,17 @@
 """Images as a training source for ``pigeon train --finetune`` (last vision block unfrozen).
 
 Same interface as ``training_data.EmbeddingSource`` (``targets``, ``batch(idx)``, ``split``)
-plus ``embed_batch`` (with gradients, through the backbone) and ``embed_all`` (validation).
+plus ``embed_all`` (validation). :class:`FinetuneModel` joins backbone and heads into one
+module, so that DDP synchronises the unfrozen backbone block as well as the heads.
 Views are decoded in the main process, batch by batch; unreadable views are masked out and
 locations with none left are dropped from the batch (counted in ``bad_images``).
 
 Usage::
 
     train, val, desc = image_sources(args, load_aux)     # from train_heads
-    emb = train.embed_batch(backbone, train.batch(idx), device)
+    model = FinetuneModel(backbone, heads)
+    batch = train.batch(idx)
+    outputs = model(batch["views"], batch["mask"])     # heads' dict of logits
 """
 
 from __future__ import annotations
@@ -60,12 +63,6 @@ class ImageSource:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def embed_batch(self, backbone: Backbone, batch: dict[str, Any], dev: torch.device
-                    ) -> torch.Tensor:
-        backbone.train()
-        with self._autocast(dev):
-            emb = backbone.embed_views(batch["views"].to(dev), batch["mask"].to(dev))
-        return emb.float()
 
     @torch.no_grad()
     def embed_all(self, backbone: Backbone, dev: torch.device, batch_size: int = 64
@@ -81,6 +78,19 @@ class ImageSource:
                 out[got["index"]] = e.float().cpu()
         backbone.train()
         return out
+
+
+class FinetuneModel(torch.nn.Module):
+    """Backbone (bf16 autocast on CUDA) -> panorama mean -> heads, as one module."""
+
+    def __init__(self, backbone: Backbone, heads: torch.nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.heads = backbone, heads
+
+    def forward(self, views: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        with ImageSource._autocast(views.device):
+            emb = self.backbone.embed_views(views, mask)
+        return self.heads(emb.float())
 
 
 def image_sources(args: Any, load_aux: Callable[..., Any]

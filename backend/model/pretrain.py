@@ -129,6 +129,18 @@ def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _all_ranks_can_step(size: int, dist: DistContext, dev: torch.device) -> bool:
+    """Whether every rank has images for a contrastive step (ranks must agree, or the
+    feature gather would wait forever): 2 in one process, 1 per rank when distributed."""
+    if dist.world_size == 1:
+        return size >= 2
+    import torch.distributed as td
+
+    least = torch.tensor([size], device=dev)
+    td.all_reduce(least, op=td.ReduceOp.MIN)
+    return int(least.item()) >= 1
+
+
 def _names(args: argparse.Namespace, data: Any) -> list[dict[str, str]]:
     from backend.model.aux_targets import AuxTargets, cached_aux_targets
 
@@ -217,7 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             batch_size=args.batch_size, num_workers=args.workers, collate_fn=_collate)
         for batch in loader:
             bad_images += len(batch["bad"])
-            if batch["size"] >= 2:
+            if _all_ranks_can_step(batch["size"], dist, dev):
                 img_f, txt_f, scale = wrapped(batch["image"].to(dev), batch["text"].to(dev))[:3]
                 loss = loss_fn(img_f, txt_f, scale)
                 opt.zero_grad(set_to_none=True)

@@ -187,7 +187,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sched.load_state_dict(ck["scheduler"])
         restore_rng(ck["rng"])
         step, metrics = ck["step"], ck["metrics"]
-    model = dist.wrap(heads, find_unused=True)  # aux heads may lack targets in a batch
+    if backbone is not None:
+        from backend.model.finetune_data import FinetuneModel
+
+        net: torch.nn.Module = FinetuneModel(backbone, heads)
+    else:
+        net = heads
+    model = dist.wrap(net, find_unused=True)  # aux heads may lack targets in a batch
     cents = centroids.to(dev)
     true_cells_val = geocells.assign(val.targets.latlng[:, 0], val.targets.latlng[:, 1]) \
         if val is not None else None
@@ -219,16 +225,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if dist.is_main and not args.quiet else None
     if bar is not None:
         bar.update(step)
-    heads.train()
+    net.train()
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
         order = epoch_order(len(train), args.seed, epoch, dist.rank, dist.world_size)
         for b in range(offset, steps_per_epoch):
             idx = order[b * args.batch_size:(b + 1) * args.batch_size]
             batch = train.batch(idx)
-            emb = train.embed_batch(backbone, batch, dev) if backbone is not None \
-                else batch["embedding"].to(dev)
-            outputs = model(emb)
+            if backbone is not None:
+                outputs = model(batch["views"].to(dev), batch["mask"].to(dev))
+            else:
+                outputs = model(batch["embedding"].to(dev))
             targets = {"geocell": smoothed_targets(batch["latlng"].to(dev), cents, args.tau_km),
                        "regression": heads.standardise(batch["regression"].to(dev)),
                        "koppen": batch["koppen"].to(dev), "month": batch["month"].to(dev)}
