@@ -97,24 +97,26 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(report.metrics)} metrics, target <= {TARGET_S:g} s for {TARGET_N:,})")
 
     d = report.items["distance_km"]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     bootstrap_intervals({"km": d, "score": report.items["score"]}, {"med": (d, 0.5)},
                         n_boot=args.n_boot, seed=0)
-    print(f"  bootstrap alone      {time.perf_counter() - t0:6.2f} s "
-          "(2 means + 1 median)")
-    small = d[:10_000]
-    t0 = time.perf_counter()
-    bootstrap_intervals({"km": small}, {"med": (small, 0.5)}, n_boot=args.n_boot, seed=0)
-    fast = time.perf_counter() - t0
+    print(f"  bootstrap alone      {time.perf_counter() - t0:6.2f} s wall, "
+          f"{time.process_time() - c0:6.2f} s CPU  (2 means + 1 median)")
+    # against a naive loop over resamples, for the whole table's 18 means + 1 median
+    small = {k: v[:10_000] for k, v in report.items.items()}
+    c0 = time.process_time()
+    bootstrap_intervals(small, {"med": (small["distance_km"], 0.5)}, n_boot=args.n_boot,
+                        seed=0)
+    fast = time.process_time() - c0
     rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    stats = []
+    cols = np.stack(list(small.values()), axis=1)
+    c0 = time.process_time()
     for _ in range(args.n_boot):
-        x = small[rng.integers(0, len(small), len(small))]
-        stats.append((x.mean(), np.median(x)))
-    naive = time.perf_counter() - t0
-    print(f"  10,000 items: vectorised {fast:.2f} s vs naive loop {naive:.2f} s "
-          f"({naive / max(fast, 1e-9):.1f}x)")
+        x = cols[rng.integers(0, len(cols), len(cols))]
+        np.nanmean(x, axis=0), np.median(x[:, 0])
+    naive = time.process_time() - c0
+    print(f"  10,000 items x {cols.shape[1]} columns: vectorised {fast:.2f} s CPU vs naive "
+          f"loop {naive:.2f} s CPU ({naive / max(fast, 1e-9):.1f}x)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"  peak memory (max RSS) {peak:,.0f} MB")
     print(format_report(report))

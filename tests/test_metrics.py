@@ -102,6 +102,11 @@ def test_topk_and_label_match() -> None:
         core.topk_hits(logits[0], [1])
     m = core.label_match(["Af", None, 3, float("nan")], ["Af", "Cf", 3.0, "x"])
     assert m[0] == 1.0 and np.isnan(m[1]) and m[2] == 1.0 and np.isnan(m[3])
+    # numeric class indices take a vectorised path with the same rules
+    fast = core.label_match(np.array([1.0, np.nan, 2.0, 3.0]), np.array([1, 1, np.nan, 4]))
+    slow = core.label_match([1.0, None, 2, 3], [1, 1, None, 4])
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, [1.0, np.nan, 0.0, 0.0])
 
 
 def test_auxiliary_metrics_and_seasons() -> None:

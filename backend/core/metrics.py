@@ -94,6 +94,12 @@ def label_match(true_labels: Sequence[Any], pred_labels: Sequence[Any]) -> np.nd
     """
     if len(true_labels) != len(pred_labels):
         raise ValueError(f"{len(true_labels)} true labels but {len(pred_labels)} guesses")
+    numeric = _as_numeric(true_labels), _as_numeric(pred_labels)
+    if numeric[0] is not None and numeric[1] is not None:  # fast path: class indices
+        t, p = numeric
+        out = np.where(np.isnan(p), 0.0, (t == p).astype(np.float64))
+        out[np.isnan(t)] = np.nan
+        return out
     out = np.empty(len(true_labels), dtype=np.float64)
     for i, (t, p) in enumerate(zip(true_labels, pred_labels)):
         if _missing(t):
@@ -101,6 +107,14 @@ def label_match(true_labels: Sequence[Any], pred_labels: Sequence[Any]) -> np.nd
         else:
             out[i] = 0.0 if _missing(p) else float(_norm(t) == _norm(p))
     return out
+
+
+def _as_numeric(labels: Sequence[Any]) -> np.ndarray | None:
+    """Labels as a float array when they are all numbers (NaN = missing), else None."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "biuf":
+        return None
+    return arr.astype(np.float64).ravel()
 
 
 def _missing(x: Any) -> bool:

@@ -130,7 +130,7 @@ def _aux_columns(aux_true: Mapping[str, Any], aux_pred: Mapping[str, Any], true_
         if task in core.REGRESSION_TASKS:
             cols[f"{task}_mae"] = core.absolute_errors(t, p)
         else:
-            cols[f"{task}_acc"] = core.label_match(list(t), list(p)) * 100.0
+            cols[f"{task}_acc"] = core.label_match(t, p) * 100.0
     return cols
 
 
