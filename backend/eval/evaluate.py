@@ -89,8 +89,9 @@ def _detailed(predictor: Any, rounds: list[list[Any]]
     aux: dict[str, np.ndarray] = {}
     heads = getattr(predictor, "heads", None)
     if heads is not None:
+        device = next(heads.parameters()).device
         with torch.inference_mode():
-            out = heads(torch.from_numpy(np.asarray(emb, dtype=np.float32)))
+            out = heads(torch.from_numpy(np.asarray(emb, dtype=np.float32)).to(device))
         if "month" in out:
             aux["month"] = out["month"].argmax(dim=1).cpu().numpy() + 1.0
         if "koppen" in out:
