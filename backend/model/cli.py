@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from backend.cliutil import UserError, add_command
@@ -63,6 +64,9 @@ def _embed(args: argparse.Namespace) -> int:
         backbone = load_bundle(args.bundle).backbone
         weights = f"bundle:{Path(args.bundle).resolve()}"
     else:
+        if args.weights is None:
+            print(f"note: no --weights: {args.model} has random weights (fine for tests; for "
+                  "real use pass --weights openai or a checkpoint)", file=sys.stderr)
         backbone = load_backbone(args.model, args.weights, embedding_kind=args.embedding_kind)
         weights = args.weights
     s = embed_dataset(backbone, args.data, args.out, batch_size=args.batch_size,
