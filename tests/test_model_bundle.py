@@ -77,6 +77,9 @@ def test_missing_and_corrupt_files_are_named(tmp_path, fake_cells):
     (path / "bundle.json").write_text("{not json")
     with pytest.raises(BundleError, match="bundle.json is corrupt"):
         load_bundle(path)
+    (path / "bundle.json").write_text(json.dumps({"format": "pigeon-bundle/1", "files": {}}))
+    with pytest.raises(BundleError, match="incomplete .no backbone, geocell_count, heads"):
+        load_bundle(path)
     (path / "bundle.json").write_text(json.dumps({"format": "pigeon-bundle/99"}))
     with pytest.raises(BundleError, match="pigeon-bundle/99"):
         load_bundle(path)

@@ -197,6 +197,14 @@ def read_bundle_meta(path: str | Path) -> dict[str, Any]:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise BundleError(f"{meta_path} has format {found!r}, this pigeon-bot reads "
                           f"{BUNDLE_FORMAT}; rebuild the bundle with this version")
+    bb = meta.get("backbone")
+    missing = [k for k in ("backbone", "files", "geocell_count", "heads") if k not in meta]
+    missing += [f"backbone.{k}" for k in ("config_name", "model_cfg", "embedding_kind",
+                                          "embedding_dim", "preprocess", "weights")
+                if isinstance(bb, dict) and k not in bb]
+    if missing:
+        raise BundleError(f"{meta_path} is incomplete (no {', '.join(missing)}); rebuild the "
+                          "bundle with `pigeon bundle make`")
     return meta
 
 
