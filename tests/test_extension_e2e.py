@@ -28,6 +28,12 @@ pytestmark = pytest.mark.browser
 RESULT_RE = re.compile(r"^/api/games/(\w+)/rounds/(\d+)/result$")
 
 
+@pytest.fixture(autouse=True)
+def _needs_chromium(chromium_path):
+    """Skip (saying why) without Debian's Chromium; fail under PIGEON_REQUIRE_BROWSER=1."""
+    return chromium_path
+
+
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
     from backend.model.bundle import load_bundle, make_tiny_bundle
@@ -141,8 +147,8 @@ def test_suggest_mode_never_guesses(predictor, arena, tmp_path):
                 await s.pair(srv.url, srv.token, mode="suggest", delay_ms=(0, 0))
                 await s.wait_connected()
                 live, me, token = arena.call(lambda: arena.hub.create_game(
-                    DuelRules(countdown_s=2.0, max_rounds=2), name="person",
-                    opponent=ScriptedPlayer([(10.0, 10.0, 1.5)]), seed=6))
+                    DuelRules(countdown_s=3.0, max_rounds=2), name="person",
+                    opponent=ScriptedPlayer([(10.0, 10.0, 3.0)]), seed=6))
                 page = await open_game(s, arena, live, token)
                 await page.wait_for_function(
                     "document.querySelector('pigeon-bot-overlay')?.dataset.guess", timeout=30_000)
