@@ -63,3 +63,33 @@ def test_bad_sources_are_explained(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(UserError):
         convert_hf_clip(tmp_path, tmp_path / "x.pt")
+
+
+def test_streetclip_shape_maps_onto_vit_l_14_336():
+    """StreetCLIP's published config (CLIP ViT-L/14-336) converts to our ViT-L-14-336 config
+    with QuickGELU, and every tensor finds its place with the right shape (meta tensors)."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from backend.model.backbone import build_clip
+    from backend.model.hf_convert import convert_hf_state_dict, hf_config_to_openclip
+    from backend.model.registry import get_backbone_config
+
+    cfg = CLIPConfig(
+        text_config={"hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12,
+                         "num_hidden_layers": 12, "max_position_embeddings": 77, "vocab_size": 49408,
+                         "hidden_act": "quick_gelu"},
+        vision_config={"hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16,
+                           "num_hidden_layers": 24, "image_size": 336, "patch_size": 14,
+                           "hidden_act": "quick_gelu"},
+        projection_dim=768)
+    oc = hf_config_to_openclip(cfg)
+    ref = get_backbone_config("ViT-L-14-336")
+    assert oc["quick_gelu"] is True and oc["embed_dim"] == ref["embed_dim"]
+    for tower in ("vision_cfg", "text_cfg"):
+        assert {k: v for k, v in oc[tower].items() if k in ref[tower]} == ref[tower]
+    with torch.device("meta"):
+        hf = CLIPModel(cfg)
+        target = build_clip(oc).state_dict()
+    sd = convert_hf_state_dict(hf.state_dict(), oc)
+    assert set(sd) == set(target) - {"attn_mask"}
+    assert all(sd[k].shape == target[k].shape for k in sd)
