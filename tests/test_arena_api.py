@@ -207,3 +207,60 @@ def test_bot_with_the_backend_down_times_out_and_says_why(dataset, tmp_path):
         log = (tmp_path / "logs" / f"{live.game.id}.jsonl").read_text()
         assert '"opponent_error"' in log
     run(go())
+
+
+def test_default_rules_from_the_command_line_and_bad_ones(dataset, tmp_path, capsys):
+    async def go():
+        c = await _client(dataset, tmp_path, rules={"duel": {"multipliers": [2.0, 3.0],
+                                                             "start_hp": 1000}})
+        try:
+            info = await (await c.get("/api/info")).json()
+            assert info["rules"]["duel"]["multipliers"] == [2.0, 3.0]
+            g = await (await c.post("/api/games", json={"mode": "duel",
+                                                        "rules": {"start_hp": 500}})).json()
+            st = await (await c.get(f"/api/games/{g['game_id']}/state",
+                                    headers={"X-Player-Token": g["token"]})).json()
+            assert st["rules"]["start_hp"] == 500 and st["rules"]["multipliers"] == [2.0, 3.0]
+        finally:
+            await c.close()
+    run(go())
+    from bot.arena.rules import RulesError
+
+    with pytest.raises(RulesError):
+        make_app(ArenaConfig(dataset=dataset, log_dir=None, rules={"duel": {"start_hp": 0}}))
+    data = str(dataset.path)
+    assert pigeon(["arena", "--data", data, "--multipliers", "1,x"]) == 2
+    assert "--multipliers" in capsys.readouterr().err
+    assert pigeon(["arena", "--data", data, "--start-hp", "-3", "--port", "1"]) == 2
+    assert "start_hp" in capsys.readouterr().err
+
+
+def test_two_people_in_two_browsers_join_and_play(dataset, tmp_path):
+    async def go():
+        c = await _client(dataset, tmp_path)
+        hub = c.server.app[HUB]
+        try:
+            a = await (await c.post("/api/games", json={"mode": "duel", "opponent": "human",
+                                                        "name": "ana"})).json()
+            assert a["join_url"] == f"/join/{a['game_id']}"
+            st = await (await c.get(f"/api/games/{a['game_id']}/state",
+                                    headers={"X-Player-Token": a["token"]})).json()
+            assert st["phase"] == "lobby"
+            b = (await c.post(f"/api/games/{a['game_id']}/join", json={"name": "bo"}))
+            assert b.status == 201
+            b = await b.json()
+            r = await c.post(f"/api/games/{a['game_id']}/join", json={"name": "cy"})
+            assert r.status == 409 and "full" in (await r.json())["error"]
+            loc = hub.games[a["game_id"]].game.current.location
+            for who, dlat in ((a, 0.0), (b, 5.0)):
+                r = await c.post(f"/api/games/{a['game_id']}/guess",
+                                 headers={"X-Player-Token": who["token"]},
+                                 json={"lat": loc.lat + dlat, "lng": loc.lng})
+                assert r.status == 200
+            res = await (await c.get(f"/api/games/{a['game_id']}/rounds/1/result",
+                                     headers={"X-Player-Token": b["token"]})).json()
+            dmg = {g["player_id"]: g["damage"] for g in res["guesses"]}
+            assert dmg[a["player_id"]] == 0 and dmg[b["player_id"]] > 0
+        finally:
+            await c.close()
+    run(go())

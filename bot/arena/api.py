@@ -38,6 +38,7 @@ from bot.arena.rules import RulesError, rules_from_dict
 
 HUB = web.AppKey("hub", ArenaHub)
 OPPONENT_FACTORY = web.AppKey("opponent_factory", dict)
+DEFAULT_RULES = web.AppKey("default_rules", dict)   # mode -> rule overrides (pigeon arena flags)
 EXPERIMENT_INFO = web.AppKey("experiment_info", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,8 +88,8 @@ async def info(request: web.Request) -> web.Response:
         "locations": len(hub.dataset), "dataset": hub.dataset.path.name,
         "skipped_rows": len(hub.dataset.problems), "modes": ["classic", "duel"],
         "opponents": sorted(["none", "human", *request.app[OPPONENT_FACTORY]]),
-        "rules": {"classic": rules_from_dict({"mode": "classic"}).to_dict(),
-                  "duel": rules_from_dict({"mode": "duel"}).to_dict()}})
+        "rules": {m: rules_from_dict({**request.app.get(DEFAULT_RULES, {}).get(m, {}),
+                                      "mode": m}).to_dict() for m in ("classic", "duel")}})
 
 
 async def create_game(request: web.Request) -> web.Response:
@@ -98,7 +99,8 @@ async def create_game(request: web.Request) -> web.Response:
     overrides = body.get("rules") or {}
     if not isinstance(overrides, dict):
         return error(400, "rules must be an object such as {\"rounds\": 5}")
-    rules = rules_from_dict({**overrides, "mode": mode})
+    defaults = request.app.get(DEFAULT_RULES, {}).get(mode, {})
+    rules = rules_from_dict({**defaults, **overrides, "mode": mode})
     kind = body.get("opponent", "none" if mode == "classic" else "baseline")
     factories = request.app[OPPONENT_FACTORY]
     opponent: Opponent | None = None

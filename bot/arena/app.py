@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.arena.api import (
+    DEFAULT_RULES,
     EXPERIMENT_INFO,
     HUB,
     OPPONENT_FACTORY,
@@ -30,6 +31,7 @@ from bot.arena.api import (
 from bot.arena.dataset import ArenaDataset, load_arena_dataset
 from bot.arena.hub import ArenaHub
 from bot.arena.opponents import BotPlayer, Opponent, ReplayPlayer
+from bot.arena.rules import rules_from_dict
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("pigeon.arena")
@@ -49,6 +51,8 @@ class ArenaConfig:
         result_timeout_s: the result screen moves on by itself after this long.
         experiment: an experiment directory (``pigeon experiment create``): the lobby asks
             for a participant code and consent and runs blinded games.
+        rules: default rule overrides per mode, e.g. ``{"duel": {"multipliers": [1, 2]}}``
+            (checked here; a game's own ``rules`` still override them).
     """
 
     dataset: str | Path | ArenaDataset
@@ -61,6 +65,7 @@ class ArenaConfig:
     baseline_delay_s: float = 1.0
     result_timeout_s: float = 60.0
     experiment: Path | None = None
+    rules: dict[str, dict] = field(default_factory=dict)
 
 
 def _opponent_factories(config: ArenaConfig, hub: ArenaHub) -> dict[str, Callable[[], Opponent]]:
@@ -104,6 +109,9 @@ def make_app(config: ArenaConfig, *, hub: ArenaHub | None = None) -> web.Applica
     app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
     app[HUB] = hub
     app[OPPONENT_FACTORY] = _opponent_factories(config, hub)
+    for mode, overrides in config.rules.items():
+        rules_from_dict({**overrides, "mode": mode})   # RulesError now, not at the first game
+    app[DEFAULT_RULES] = dict(config.rules)
     add_routes(app)
     app[EXPERIMENT_INFO] = None
     if config.experiment is not None:

@@ -34,6 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="arena log(s) to replay a recorded person from (repeatable)")
     p.add_argument("--experiment", type=Path, default=None,
                    help="run a blind experiment (a directory from `pigeon experiment create`)")
+    p.add_argument("--multipliers", default=None,
+                   help="duel damage multipliers of rounds 1, 2, ... (default 1,1,1,1.5,2,2.5,3; "
+                   "+0.5 per round after the table)")
+    p.add_argument("--start-hp", type=int, default=None, help="duel HP (default 6000)")
+    p.add_argument("--countdown", type=float, default=None,
+                   help="duel seconds left after the first guess (default 15)")
+    p.add_argument("--round-time", type=float, default=None,
+                   help="seconds per round, classic and duel (default 120; 0: no limit)")
+    p.add_argument("--rounds", type=int, default=None, help="classic rounds (default 5)")
     p.add_argument("--baseline-delay", type=float, default=1.0,
                    help="seconds the constant-guess baseline waits before guessing")
     p.set_defaults(func=run)
@@ -44,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.arena.app import ArenaConfig, make_app
     from bot.arena.dataset import DatasetError
+    from bot.arena.rules import RulesError
     from bot.experiment.design import ExperimentError
 
     if not 0 < args.port < 65536:
@@ -53,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.replay_log:
         if not path.is_file():
             raise UserError(f"--replay-log {path}: no such file")
+    rules = _rule_flags(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     backend = None
     bot_url, bot_token = args.bot_url, args.bot_token
@@ -67,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
         config = ArenaConfig(dataset=args.data, host=args.host, port=args.port, bot_url=bot_url,
                              bot_token=bot_token, log_dir=args.log_dir,
                              replay_logs=list(args.replay_log),
-                             baseline_delay_s=args.baseline_delay, experiment=args.experiment)
+                             baseline_delay_s=args.baseline_delay, experiment=args.experiment,
+                             rules=rules)
         try:
             app = make_app(config)
-        except (DatasetError, ExperimentError) as exc:
+        except (DatasetError, ExperimentError, RulesError) as exc:
             raise UserError(str(exc)) from None
         print(f"pigeon arena: http://{args.host}:{args.port}/  (logs in {args.log_dir}/)"
               + (f"; bot at {bot_url}" if bot_url else "; no bot (give --model or --bot-url)"),
@@ -84,3 +96,25 @@ def run(args: argparse.Namespace) -> int:
         if backend is not None:
             backend.stop()
     return 0
+
+
+def _rule_flags(args: argparse.Namespace) -> dict[str, dict]:
+    """Rule overrides per mode from the command line (validated by make_app)."""
+    from bot.arena.rules import RulesError, parse_multipliers
+
+    duel: dict = {}
+    classic: dict = {}
+    if args.multipliers is not None:
+        try:
+            duel["multipliers"] = list(parse_multipliers(args.multipliers))
+        except RulesError as exc:
+            raise UserError(f"--multipliers: {exc}") from None
+    if args.start_hp is not None:
+        duel["start_hp"] = args.start_hp
+    if args.countdown is not None:
+        duel["countdown_s"] = args.countdown
+    if args.round_time is not None:
+        duel["round_time_s"] = classic["round_time_s"] = args.round_time
+    if args.rounds is not None:
+        classic["rounds"] = args.rounds
+    return {k: v for k, v in (("duel", duel), ("classic", classic)) if v}
