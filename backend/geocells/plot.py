@@ -18,10 +18,25 @@ import numpy as np
 import shapely
 
 
-def _rings(geom: Any, tolerance: float) -> list[np.ndarray]:
+def _path(geom: Any, tolerance: float) -> Any:
+    """One compound matplotlib Path for a (Multi)Polygon, holes included."""
+    from matplotlib.path import Path as MplPath
+
     g = shapely.simplify(geom, tolerance, preserve_topology=True) if tolerance > 0 else geom
-    return [np.asarray(p.exterior.coords) for p in shapely.get_parts(g)
-            if p.geom_type == "Polygon" and not p.is_empty]
+    verts, codes = [], []
+    for poly in shapely.get_parts(g):
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            verts.append(xy)
+            codes.append(np.r_[MplPath.MOVETO, np.full(len(xy) - 2, MplPath.LINETO),
+                               MplPath.CLOSEPOLY])
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
 
 
 def plot_geocells(cells: Any, out_path: str | Path, *, seed: int = 0, dpi: int = 150,
@@ -42,20 +57,21 @@ def plot_geocells(cells: Any, out_path: str | Path, *, seed: int = 0, dpi: int =
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import PathCollection
 
     rng = np.random.default_rng(seed)
     minx, miny, maxx, maxy = shapely.total_bounds(cells.polygons)
     span = max(maxx - minx, maxy - miny, 1e-6)
     tol = span / 2000.0
-    verts, colours = [], []
-    palette = rng.uniform(0.25, 0.95, size=(len(cells), 3))
+    paths, colours = [], []
+    palette = rng.uniform(0.2, 0.8, size=(len(cells), 3))  # never near-white (= sea)
     for i, g in enumerate(cells.polygons):
-        for ring in _rings(g, tol):
-            verts.append(ring)
+        path = _path(g, tol)
+        if path is not None:
+            paths.append(path)
             colours.append(palette[i])
     fig, ax = plt.subplots(figsize=(12, 6.5))
-    ax.add_collection(PolyCollection(verts, facecolors=colours, edgecolors="#333333",
+    ax.add_collection(PathCollection(paths, facecolors=colours, edgecolors="#333333",
                                      linewidths=0.15))
     ax.scatter(cells.centroids[:, 1], cells.centroids[:, 0], s=0.8, c="black", linewidths=0)
     pad = 0.02 * span
