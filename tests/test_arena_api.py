@@ -264,3 +264,25 @@ def test_two_people_in_two_browsers_join_and_play(dataset, tmp_path):
         finally:
             await c.close()
     run(go())
+
+
+def test_map_layers_are_served(dataset, tmp_path):
+    from bot.arena.mapdata import map_layer
+
+    async def go():
+        c = await _client(dataset, tmp_path)
+        try:
+            r = await c.get("/api/map/admin0.geojson", headers={"Accept-Encoding": "gzip"})
+            assert r.status == 200
+            geo = await r.json(content_type=None)
+            assert geo["type"] == "FeatureCollection"
+            assert (await c.get("/api/map/admin9.geojson")).status == 404
+            return geo
+        finally:
+            await c.close()
+    geo = run(go())
+    if not geo["features"]:
+        pytest.skip(f"geo assets not built here: {geo['note']}")
+    assert len(geo["features"]) > 150
+    names = {f["properties"]["name"] for f in geo["features"]}
+    assert "France" in names and geo == map_layer("admin0")

@@ -129,6 +129,12 @@ def make_app(config: ArenaConfig, *, hub: ArenaHub | None = None) -> web.Applica
 
     async def start(_: web.Application) -> None:
         await hub.start()
+        # build the country layer while nobody waits for it (about 2 s on one core)
+        import asyncio
+
+        from bot.arena.mapdata import map_layer_bytes
+
+        asyncio.get_running_loop().run_in_executor(None, map_layer_bytes, "admin0")
 
     async def stop(_: web.Application) -> None:
         await hub.stop()
