@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -159,7 +160,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", help="take the backbone from a bundle instead")
     p.add_argument("--embedding-kind", default="mean_hidden", choices=["mean_hidden", "pooled"])
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                   help="DataLoader workers decoding images (default: min(4, cores))")
     p.add_argument("--shard-size", type=int, default=4096)
     p.add_argument("--device", default="cuda" if _cuda() else "cpu")
     p.add_argument("--amp", default="auto", choices=["auto", "bf16", "off"])
