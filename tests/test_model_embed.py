@@ -115,3 +115,17 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "embeddings.json").write_text(json.dumps({"format": "x"}))
     with pytest.raises(UserError, match="not pigeon-embeddings/1"):
         load_embeddings(tmp_path)
+
+
+def test_bf16_autocast_path_close_to_fp32(tmp_path):
+    """The mixed-precision path (bf16 autocast, used on CUDA) runs here on the CPU."""
+    csv_path = make_dataset(tmp_path / "d", n=3, views=2)
+    bb = build_backbone("pigeon-tiny", seed=0)
+    embed_dataset(bb, csv_path, tmp_path / "fp32", amp="off", show_progress=False)
+    embed_dataset(bb, csv_path, tmp_path / "bf16", amp="bf16", show_progress=False)
+    a = load_embeddings(tmp_path / "fp32").embeddings
+    b = load_embeddings(tmp_path / "bf16").embeddings
+    assert b.dtype == np.float32 and not np.array_equal(a, b)
+    assert np.abs(a - b).max() < 0.05 * np.abs(a).max()
+    with pytest.raises(UserError, match="--amp must be"):
+        embed_dataset(bb, csv_path, tmp_path / "x", amp="fp8", show_progress=False)

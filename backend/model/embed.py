@@ -122,6 +122,8 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
 
     if batch_size < 1 or shard_size < 1 or num_workers < 0:
         raise UserError("batch size and shard size must be >= 1 and workers >= 0")
+    if amp not in ("auto", "bf16", "off"):
+        raise UserError(f"--amp must be auto, bf16 or off, got {amp!r}")
     env_rank, env_world = dist_env()
     rank = env_rank if rank is None else rank
     world_size = env_world if world_size is None else world_size
