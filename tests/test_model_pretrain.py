@@ -56,3 +56,12 @@ def test_bad_inputs(tmp_path):
     csv_path = make_dataset(tmp_path / "d", n=2, views=1)
     with pytest.raises(UserError, match="batch-size must be >= 2"):
         main(["--data", str(csv_path), "--out", str(tmp_path / "o"), "--batch-size", "1"])
+
+
+def test_same_run_with_dataloader_workers(tmp_path):
+    """Per-sample seeding: augmentation and captions do not depend on the worker count."""
+    csv_path = make_dataset(tmp_path / "d", n=4, views=2, style="colour")
+    for w in ("0", "2"):
+        main(["--data", str(csv_path), "--aux", "none", "--batch-size", "4", "--quiet",
+              "--seed", "1", "--max-steps", "2", "--workers", w, "--out", str(tmp_path / w)])
+    assert _losses(tmp_path / "0") == _losses(tmp_path / "2")
