@@ -105,6 +105,8 @@ def test_resume_continues_exactly(setup):
     ck = load_checkpoint(tmp_path / "part" / "checkpoint-last.pt", kind="heads")
     assert ck["step"] == 7 and ck["config"]["batch_size"] == 32
     # continue (mid-epoch) to the full length: same losses, step for step
+    with pytest.raises(UserError, match="--batch-size 32 -> 16"):
+        main(_base(tmp_path, gc, "part") + common + ["--resume", "auto", "--batch-size", "16"])
     main(_base(tmp_path, gc, "part") + common + ["--resume", "auto"])
     assert _losses(tmp_path / "part") == full
     a = torch.load(tmp_path / "full" / "heads.pt", weights_only=True)["state_dict"]

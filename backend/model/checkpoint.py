@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,20 @@ def plain_args(args: Any) -> dict[str, Any]:
     """An argparse namespace as JSON-like data (drops the CLI's function objects etc.)."""
     items = vars(args).items() if not isinstance(args, dict) else args.items()
     return {k: v for k, v in items if isinstance(v, (str, int, float, bool, type(None)))}
+
+
+def check_resume_args(saved: dict[str, Any], now: dict[str, Any], keys: Sequence[str],
+                      path: Any) -> None:
+    """Refuse to resume with options that would change the run (data, order, schedule).
+
+    Raises:
+        UserError: naming each option that differs, old -> new.
+    """
+    diff = [f"--{k.replace('_', '-')} {saved.get(k)!r} -> {now.get(k)!r}"
+            for k in keys if saved.get(k) != now.get(k)]
+    if diff:
+        raise UserError(f"{path} was made with other options ({'; '.join(diff)}); resume with "
+                        "the same options, or train into a new --out")
 
 
 def save_checkpoint(path: str | Path, *, kind: str, config: dict[str, Any],

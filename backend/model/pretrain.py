@@ -35,6 +35,7 @@ from PIL import Image
 from backend.cliutil import UserError, progress
 from backend.model.captions import make_caption
 from backend.model.checkpoint import (
+    check_resume_args,
     load_checkpoint,
     plain_args,
     restore_rng,
@@ -43,6 +44,9 @@ from backend.model.checkpoint import (
 )
 from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, per_rank_count
 from backend.model.weights import load_clip_model, save_clip_checkpoint
+
+RESUME_MUST_MATCH = ("data", "model", "weights", "aux", "batch_size", "epochs", "max_steps",
+                     "seed", "keep_prob", "min_crop", "warmup_steps", "lr")
 
 
 def add_pretrain_arguments(p: argparse.ArgumentParser) -> None:
@@ -189,6 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     resume = out / "checkpoint-last.pt" if args.resume == "auto" else args.resume
     if resume and (args.resume != "auto" or Path(resume).is_file()):
         ck = load_checkpoint(resume, kind="pretrain")
+        check_resume_args(ck["config"], plain_args(args), RESUME_MUST_MATCH, resume)
         model.load_state_dict(ck["model"]["clip"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])

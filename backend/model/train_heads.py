@@ -32,6 +32,7 @@ import torch
 
 from backend.cliutil import UserError, progress
 from backend.model.checkpoint import (
+    check_resume_args,
     load_checkpoint,
     plain_args,
     restore_rng,
@@ -134,6 +135,12 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError("--max-steps must be >= 1")
 
 
+RESUME_MUST_MATCH = ("embeddings", "val_embeddings", "data", "backbone", "weights",
+                     "batch_size", "epochs", "max_steps", "seed", "val_fraction", "tau_km",
+                     "warmup_steps", "dropout")
+
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Train heads; see the module docstring. Returns 0 (raises UserError on bad input)."""
     args = build_parser().parse_args(argv)
@@ -180,6 +187,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     resume = out / "checkpoint-last.pt" if args.resume == "auto" else args.resume
     if resume and (args.resume != "auto" or Path(resume).is_file()):
         ck = load_checkpoint(resume, kind="finetune" if args.finetune else "heads")
+        check_resume_args(ck["config"], plain_args(args), RESUME_MUST_MATCH, resume)
         heads.load_state_dict(ck["model"]["heads"]["state_dict"])
         if backbone is not None:
             backbone.visual.load_state_dict(ck["model"]["backbone"]["state_dict"])
