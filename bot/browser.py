@@ -129,7 +129,8 @@ class ExtensionSession:
 @contextlib.asynccontextmanager
 async def extension_browser(*, headless: bool = True, profile_dir: Path | None = None,
                             extension_dir: Path = EXTENSION_DIR,
-                            viewport: tuple[int, int] = (1280, 800)
+                            viewport: tuple[int, int] = (1280, 800),
+                            extra_args: list[str] | None = None
                             ) -> AsyncIterator[ExtensionSession]:
     """Chromium with the extension loaded (headless by default; ``headless=False``: a window).
 
@@ -144,7 +145,7 @@ async def extension_browser(*, headless: bool = True, profile_dir: Path | None =
     tmp = profile_dir is None
     profile = Path(tempfile.mkdtemp(prefix="pigeon-chromium-")) if tmp else Path(profile_dir)
     async with async_playwright() as pw:
-        args = chromium_args(extension_dir.resolve())
+        args = chromium_args(extension_dir.resolve()) + list(extra_args or [])
         context = await pw.chromium.launch_persistent_context(
             str(profile), executable_path=exe, headless=headless, args=args,
             viewport={"width": viewport[0], "height": viewport[1]})
