@@ -54,9 +54,13 @@ def run_one(n: int, check: bool) -> dict:
     t_sample = time.perf_counter() - t0
     t0 = time.perf_counter()
     areas = load_areas()
+    import sklearn.cluster  # noqa: F401  (import time is not build time)
+    t_areas = time.perf_counter() - t0
+    t0 = time.perf_counter()
     cells, labels = build_geocells(lat, lng, areas, GeocellParams(30, 60))
     t_build = time.perf_counter() - t0
-    out = {"n": n, "sample_s": round(t_sample, 1), "build_s": round(t_build, 1),
+    out = {"n": n, "sample_s": round(t_sample, 1), "areas_s": round(t_areas, 1),
+           "build_s": round(t_build, 1),
            "cells": len(cells), "countries": len(set(cells.iso2)),
            "median_points": int(np.median(cells.n_points)),
            "below_min": len(cells.metadata["below_min"]),
@@ -82,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"bench_geocells — machine: {machine()}")
     print(f"target: {TARGET_N} points -> geocells in <= {TARGET_S:.0f} s, <= {TARGET_GB:.0f} GB "
-          "peak (build time excludes sampling)")
-    print(f"{'points':>9} {'sample s':>9} {'build s':>8} {'peak GB':>8} {'cells':>6} "
-          f"{'countries':>9} {'median':>6} {'<MIN':>5} {'>MAX':>5}  invariants")
+          "peak (areas = admin polygons + imports, build = the rest; sampling apart)")
+    print(f"{'points':>9} {'sample s':>9} {'areas s':>8} {'build s':>8} {'peak GB':>8} "
+          f"{'cells':>6} {'countries':>9} {'median':>6} {'<MIN':>5} {'>MAX':>5}  invariants")
     failed = False
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         cmd = [sys.executable, __file__, "--one", str(n)] + (["--check"] if args.check else [])
@@ -95,12 +99,12 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['n']:>9} {r['sample_s']:>9} {r['build_s']:>8} {r['peak_rss_gb']:>8} "
+        print(f"{r['n']:>9} {r['sample_s']:>9} {r['areas_s']:>8} {r['build_s']:>8} {r['peak_rss_gb']:>8} "
               f"{r['cells']:>6} {r['countries']:>9} {r['median_points']:>6} "
               f"{r['below_min']:>5} {r['above_max']:>5}  {r.get('invariants', '-')}")
         if n == TARGET_N:
-            ok = r["build_s"] <= TARGET_S and r["peak_rss_gb"] <= TARGET_GB
-            print(f"          target {'met' if ok else 'MISSED'}: {r['build_s']} s, "
+            ok = r["areas_s"] + r["build_s"] <= TARGET_S and r["peak_rss_gb"] <= TARGET_GB
+            print(f"          target {'met' if ok else 'MISSED'}: {r['areas_s']} + {r['build_s']} s, "
                   f"{r['peak_rss_gb']} GB")
     return 1 if failed else 0
 
