@@ -31,8 +31,8 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from backend.model.backbone import build_backbone  # noqa: E402
-from backend.model.registry import get_backbone_config  # noqa: E402
+from backend.model.backbone import build_backbone
+from backend.model.registry import get_backbone_config
 
 BF16_PEAK_TFLOPS = {"H100 SXM": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0,
                     "A100": 312.0, "L40S": 362.0, "L4": 121.0, "RTX 4090": 165.0}
