@@ -1,4 +1,4 @@
-"""The geoguessr.com adapter in real Chromium against a MOCK of the site (this machine cannot
+"""The geoguessr.com adapter (duels and classic) in real Chromium against a MOCK of the site (this machine cannot
 reach geoguessr.com).
 
 The mock is test scaffolding, not the site: an HTTPS server (self-signed certificate, Chromium
@@ -32,7 +32,7 @@ from bot.browser import extension_browser
 from tests.predict_fixtures import box_geocells
 
 pytestmark = pytest.mark.browser
-GAME = "mock-duel-1"
+GAME = "MockGame123"
 ROUNDS = 2
 TRUTH = {1: (48.85, 2.35), 2: (-33.87, 151.21)}
 
@@ -53,6 +53,8 @@ PAGE = """<!doctype html><html><head><title>Duels - GeoGuessr (mock)</title>
  <div id="slot"></div>
 </main>
 <script>
+const MODE = '__MODE__';
+const roundText = (n) => (MODE === 'duels' ? `Round ${n}` : `${n} / 2`);
 let heading = 37, target = 37, round = 1, phase = 'guessing';
 const needle = document.querySelector('[class*="compass__indicator"]');
 const ctx = document.getElementById('pano').getContext('2d');
@@ -74,14 +76,19 @@ document.addEventListener('keydown', (ev) => {
 async function poll() {
   const s = await (await fetch('/mock/state')).json();
   if (s.round !== round && s.phase === 'guessing') {
-    round = s.round; document.querySelector('[data-qa=round-number]').textContent = `Round ${round}`;
+    round = s.round; document.querySelector('[data-qa=round-number]').textContent = roundText(round);
     document.getElementById('slot').replaceChildren(); draw();
   }
   if (s.phase !== 'guessing' && phase === 'guessing') {
-    document.getElementById('slot').innerHTML = '<div class="overlay_backdrop__Rh1"><div class="round-score_container__s6q">Round result</div></div>';
+    document.getElementById('slot').innerHTML = MODE === 'duels'
+      ? '<div class="overlay_backdrop__Rh1"><div class="round-score_container__s6q">Round result</div></div>'
+      : '<div class="result-layout_content__jAH" data-qa="round-result"><button data-qa="play-next-round">Play next round</button></div>';
+    const next = document.querySelector('[data-qa=play-next-round]');
+    if (next) next.addEventListener('click', () => fetch('/mock/next', { method: 'POST' }));
   }
   phase = s.phase;
 }
+document.querySelector('[data-qa=round-number]').textContent = roundText(1);
 draw(); step(); setInterval(poll, 150);
 </script></body></html>"""
 
@@ -89,7 +96,8 @@ draw(); step(); setInterval(poll, 150);
 class MockSite:
     """State and request log of the mock geoguessr.com."""
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
         self.round = 1
         self.phase = "guessing"
         self.guessed: dict[int, dict] = {}
@@ -110,7 +118,34 @@ class MockSite:
         app.middlewares.append(record)
 
         async def page(request):
-            return web.Response(text=PAGE, content_type="text/html")
+            return web.Response(text=PAGE.replace("__MODE__", self.mode), content_type="text/html")
+
+        async def next_round(request):
+            if self.phase == "result":
+                self._next()
+            return web.json_response({"ok": True})
+
+        async def classic_guess(request):
+            body = await request.json()
+            if self.bad_once:
+                self.bad_once = False
+                return web.json_response({"message": "try again"}, status=400)
+            if body.get("token") != GAME or body.get("timedOut") is not False:
+                return web.json_response({"message": "bad body"}, status=422)
+            if self.phase != "guessing":
+                return web.json_response({"message": "round closed"}, status=400)
+            self.guessed[self.round] = {**body, "roundNumber": self.round}
+            self.phase = "result"          # classic: the person clicks "next" (the extension does)
+            return web.json_response({"ok": True})
+
+        async def classic_game(request):
+            rounds = [{"lat": TRUTH[n][0], "lng": TRUTH[n][1], "panoId": f"p{n}"}
+                      for n in range(1, self.round + 1)]
+            guesses = [{"lat": g["lat"], "lng": g["lng"], "timedOut": False,
+                        "roundScoreInPoints": 1000, "distanceInMeters": 1_000_000.0}
+                       for n, g in sorted(self.guessed.items())]
+            return web.json_response({"token": GAME, "round": self.round, "rounds": rounds,
+                                      "player": {"guesses": guesses}})
 
         async def state(request):
             return web.json_response({"round": self.round, "phase": self.phase})
@@ -144,6 +179,10 @@ class MockSite:
             return web.json_response({"user": {"id": "me-123", "nick": "pigeon"}})
 
         app.router.add_get(f"/duels/{GAME}", page)
+        app.router.add_get(f"/game/{GAME}", page)
+        app.router.add_post("/mock/next", next_round)
+        app.router.add_post(f"/api/v3/games/{GAME}", classic_guess)
+        app.router.add_get(f"/api/v3/games/{GAME}", classic_game)
         app.router.add_get("/mock/state", state)
         app.router.add_post(f"/api/duels/{GAME}/guess", guess)
         app.router.add_get(f"/api/duels/{GAME}", duel)
@@ -171,12 +210,13 @@ def _cert(tmp_path):
     return ctx
 
 
-def test_geoguessr_duel_on_a_mock_site(chromium_path, tmp_path):
+@pytest.mark.parametrize("mode", ["duels", "classic"])
+def test_geoguessr_game_on_a_mock_site(chromium_path, tmp_path, mode):
     from backend.model.bundle import load_bundle, make_tiny_bundle
     from backend.predict.predictor import Predictor
     from backend.server import run_server_in_thread
 
-    site = MockSite()
+    site = MockSite(mode)
     port = free_port()
     ssl_ctx = _cert(tmp_path)
     loop = asyncio.new_event_loop()
@@ -203,7 +243,8 @@ def test_geoguessr_duel_on_a_mock_site(chromium_path, tmp_path):
                     await s.pair(srv.url, srv.token, mode="auto", delay_ms=(100, 200))
                     await s.wait_connected()
                     page = await s.context.new_page()
-                    await page.goto(f"https://www.geoguessr.com/duels/{GAME}")
+                    path = "duels" if mode == "duels" else "game"
+                    await page.goto(f"https://www.geoguessr.com/{path}/{GAME}")
                     deadline = time.monotonic() + 60
                     while time.monotonic() < deadline and site.phase != "finished":
                         await asyncio.sleep(0.2)
@@ -216,26 +257,31 @@ def test_geoguessr_duel_on_a_mock_site(chromium_path, tmp_path):
         loop.call_soon_threadsafe(loop.stop)
     assert site.phase == "finished", f"the extension did not finish the mock duel: {overlay}"
     assert sorted(site.guessed) == [1, 2]
+    want = {"lat", "lng", "roundNumber"} if mode == "duels" else {
+        "token", "lat", "lng", "timedOut", "roundNumber"}   # (classic: roundNumber added by the mock)
     for n, body in site.guessed.items():
-        assert set(body) == {"lat", "lng", "roundNumber"} and body["roundNumber"] == n
-    posts = [r for r in site.requests if r["method"] == "POST"]
+        assert set(body) == want and body["roundNumber"] == n
+    posts = [r for r in site.requests if r["method"] == "POST" and r["path"] != "/mock/next"]
     assert len(posts) == 3                                   # one 400, retried
-    assert all(r["host"] == "game-server.geoguessr.com" and r["x_client"] == "web"
-               for r in posts)
+    guess_host = "game-server.geoguessr.com" if mode == "duels" else "www.geoguessr.com"
+    assert all(r["host"] == guess_host and r["x_client"] == "web" for r in posts)
     assert all("_ncfa=session-cookie" in r["cookie"] for r in posts)
-    # the duel's JSON (which holds the truth) is read only once that round was guessed
-    reads = [r for r in site.requests if r["path"] == f"/api/duels/{GAME}" and r["method"] == "GET"]
+    # the game's JSON (which holds the truth) is read only once that round was guessed
+    truth_path = f"/api/duels/{GAME}" if mode == "duels" else f"/api/v3/games/{GAME}"
+    reads = [r for r in site.requests if r["path"] == truth_path and r["method"] == "GET"]
     assert reads and all(r["phase"] != "guessing" for r in reads)
     assert json.loads(overlay)["views"] == 4
     with ScoreLog(db) as log:
         rows = log.rounds(source="geoguessr")
     assert sorted(r.round_number for r in rows) == [1, 2]
     assert {(r.round_number, r.truth_lat) for r in rows} == {(1, 48.85), (2, -33.87)}
-    assert all(r.mode == "duels" and r.game_id == GAME and r.n_views == 4 for r in rows)
+    assert all(r.mode == ("duels" if mode == "duels" else "classic") and r.game_id == GAME
+               and r.n_views == 4 for r in rows)
     for r in rows:   # the pin placed on the site is the backend's guess
         assert (r.guess_lat, r.guess_lng) == pytest.approx(
             (site.guessed[r.round_number]["lat"], site.guessed[r.round_number]["lng"]))
-    assert {x["url"].split("?")[0] for x in sw_log} <= {
-        f"https://game-server.geoguessr.com/api/duels/{GAME}/guess",
-        f"https://game-server.geoguessr.com/api/duels/{GAME}",
-        "https://www.geoguessr.com/api/v3/profiles"}
+    allowed = ({f"https://game-server.geoguessr.com/api/duels/{GAME}/guess",
+                f"https://game-server.geoguessr.com/api/duels/{GAME}",
+                "https://www.geoguessr.com/api/v3/profiles"} if mode == "duels"
+               else {f"https://www.geoguessr.com/api/v3/games/{GAME}"})
+    assert {x["url"].split("?")[0] for x in sw_log} <= allowed
