@@ -99,8 +99,10 @@ const handlers = {
   async status() { return status(); },
   async getSettings() { return { ...settings }; },
   async saveSettings(msg) {
+    const before = settings;
     settings = await saveSettings(msg.settings);
-    connect();
+    if (!before || ['backendUrl', 'token', 'mode'].some((k) => before[k] !== settings[k]) || !conn ||
+        conn.state === 'auth_failed') connect();
     return { ...settings };
   },
   async checkSettings(msg) { return validateSettings(msg.settings).errors; },
@@ -138,10 +140,12 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 });
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && changes.settings) {
-    settings = validateSettings(changes.settings.newValue).settings;
-    connect();
-  }
+  if (area !== 'local' || !changes.settings) return;
+  const next = validateSettings(changes.settings.newValue).settings;
+  const relink = !settings || ['backendUrl', 'token', 'mode'].some((k) => next[k] !== settings[k]) ||
+    (conn === null) !== (next.mode === 'off');
+  settings = next;
+  if (relink) connect();
 });
 
 // for tests and debugging from the worker's console

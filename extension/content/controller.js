@@ -101,13 +101,17 @@ export class Controller {
     if (s.mode === 'off') return;
     this.overlay.clearGuess();
     let guess = null;
+    let views = null;
     const timing = { round: round.number };
+    // capture once; while the backend is away only the request is retried (no flicker)
     while (!guess && this.stillOpen(round) && !this.signal.aborted) {
       try {
-        const tc = performance.now();
-        const views = await this.capture(s.views);
-        timing.captureMs = Math.round(performance.now() - tc);
-        timing.views = views.length;
+        if (!views) {
+          const tc = performance.now();
+          views = await this.capture(s.views);
+          timing.captureMs = Math.round(performance.now() - tc);
+          timing.views = views.length;
+        }
         guess = await this.send('predict', { round: { roundId: this.roundId(round), gameId: safeId(round.gameId), roundNumber: round.number,
           source: this.adapter.source, mode: this.adapter.mode || round.mode || 'unknown', map: 'world', views } });
       } catch (err) {
