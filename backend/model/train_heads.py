@@ -81,7 +81,6 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-after", type=int,
                    help="stop this run at step N and checkpoint (the schedule still spans the "
                         "whole run); continue later with --resume")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader workers (finetune)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
