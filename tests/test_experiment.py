@@ -155,3 +155,13 @@ def test_experiment_cli(tmp_path, capsys):
     assert pigeon(["experiment", "report", str(tmp_path / "e"), "--logs",
                    str(tmp_path / "logs")]) == 2
     assert "no game of experiment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["arena"], ["experiment"], ["experiment", "create"],
+                                  ["experiment", "report"], ["scores"], ["scores", "report"]])
+def test_help_of_every_command_shows_an_example(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        pigeon([*argv, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out or "SUBCOMMAND" in out

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         inner = group.add_subparsers(dest="scores_command", metavar="SUBCOMMAND")
     else:
         inner = next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
-    p = add_command(inner, "report", help="figures with 95 % intervals and a PNG plot",
+    p = add_command(inner, "report", help="figures with 95 %% intervals and a PNG plot",
                     example="pigeon scores report --out reports/ --source arena")
     p.add_argument("--db", help="score log file (default $PIGEON_SCORES_DB or "
                    "~/.local/share/pigeon-bot/scores.sqlite)")
