@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
               + (f"; bot at {bot_url}" if bot_url else "; no bot (give --model or --bot-url)"),
               flush=True)
         try:
-            web.run_app(app, host=args.host, port=args.port, print=None)
+            web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
         except OSError as exc:
             raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); "
                             "pick another --port") from None
