@@ -30,6 +30,9 @@ def test_build_info_assign(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "geocells in 2 countries from 400 points" in text
     assert (out / "geocells.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+    with Image.open(out / "geocells.png") as im:
+        assert '"min_points": 20' in im.info["Description"]
     from backend.geocells.cells import Geocells
     cells = Geocells.load(out / "geocells.json")
     meta = cells.metadata

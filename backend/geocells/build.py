@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from backend import __version__
 from backend.core.geodesy import spherical_mean, validate_latlng
 from backend.geocells.areas import Area, assign_points_to_areas
 from backend.geocells.cells import FORMAT, Geocells
@@ -161,7 +162,7 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
     meta = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "created_by": "pigeon-bot backend.geocells.build.build_geocells",
+        "created_by": f"pigeon-bot {__version__} backend.geocells.build.build_geocells",
         "parameters": {"min_points": params.min_points, "max_points": params.max_points,
                        "optics": [list(s) for s in params.optics],
                        "optics_space": "3-D unit vectors x Earth radius (km, chord)",

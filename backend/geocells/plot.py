@@ -84,6 +84,12 @@ def plot_geocells(cells: Any, out_path: str | Path, *, seed: int = 0, dpi: int =
                           f"{int(cells.n_points.sum())} points")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, bbox_inches="tight")
+    import json
+
+    # the PNG carries what made it: the geocells' parameters and input
+    info = {k: cells.metadata.get(k) for k in ("format", "created", "parameters", "input")}
+    fig.savefig(out, dpi=dpi, bbox_inches="tight",
+                metadata={"Software": "pigeon-bot backend.geocells.plot",
+                          "Description": json.dumps(info, ensure_ascii=False, default=str)})
     plt.close(fig)
     return out
