@@ -38,6 +38,9 @@ test('round number and compass heading are read from the fixtures', () => {
   assert.equal(parseRoundNumber(''), null);
   assert.equal(parseCompassRotation('none'), null);
   assert.equal(parseCompassRotation('rotate(45deg)'), 315);
+  // a computed style gives a matrix: rotate(-90deg) = matrix(0, -1, 1, 0, 0, 0)
+  assert.equal(parseCompassRotation('matrix(6.12323e-17, -1, 1, 6.12323e-17, 0, 0)'), 90);
+  assert.equal(parseCompassRotation('matrix(1, 0, 0, 1, 0, 0)'), 0);
 });
 
 test('page kinds from URLs', () => {

@@ -44,9 +44,15 @@ export function parseRoundNumber(text) {
   return m ? Number(m[1]) : null;
 }
 
-/** Heading (degrees, 0 = north) that a compass's CSS transform shows, or null. */
+/** Heading (degrees, 0 = north) that a compass's CSS transform shows, or null.
+ *  Reads an inline `rotate(Xdeg)` or a computed `matrix(a, b, c, d, e, f)`. */
 export function parseCompassRotation(transform) {
-  const m = String(transform || '').match(/rotate\((-?[\d.]+)deg\)/);
-  if (!m) return null;
-  return ((-Number(m[1]) % 360) + 360) % 360;
+  const text = String(transform || '');
+  let deg = null;
+  const r = text.match(/rotate\((-?[\d.]+)deg\)/);
+  if (r) deg = Number(r[1]);
+  const m = text.match(/matrix\(\s*(-?[\d.e-]+)\s*,\s*(-?[\d.e-]+)/);
+  if (deg === null && m) deg = (Math.atan2(Number(m[2]), Number(m[1])) * 180) / Math.PI;
+  if (deg === null || !Number.isFinite(deg)) return null;
+  return Math.round((((-deg % 360) + 360) % 360) * 1000) / 1000 % 360;
 }
