@@ -18,8 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,24 +29,13 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from machine_info import machine
+
 from backend.model.backbone import build_backbone
 from backend.model.registry import get_backbone_config
 
 BF16_PEAK_TFLOPS = {"H100 SXM": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0,
                     "A100": 312.0, "L40S": 362.0, "L4": 121.0, "RTX 4090": 165.0}
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu} ({platform.processor() or platform.machine()}), {os.cpu_count()} cores, " \
-           f"torch {torch.__version__}"
 
 
 def vit_flops_per_image(name: str) -> float:

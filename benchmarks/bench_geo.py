@@ -16,14 +16,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import machine, peak_rss_mb
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -31,22 +29,6 @@ sys.path.insert(0, str(REPO))
 TARGET_S, TARGET_N = 5.0, 100_000
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = f"{cpu} / {line.split(':', 1)[1].strip()}"
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load average {load:.1f} at start")
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def random_land_points(geo, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +69,7 @@ def run(n: int) -> bool:
         dt, _ = timed(geo._part, part)
         t_load += dt
         print(f"  load {part:<11} {dt:6.2f} s")
-    print(f"  load total       {t_load:6.2f} s   peak memory so far {peak_mb():,.0f} MB")
+    print(f"  load total       {t_load:6.2f} s   peak memory so far {peak_rss_mb():,.0f} MB")
     lat, lng = random_land_points(geo, n, seed=0)
     print(f"random land points ({n:,}):")
     for name, fn in (("country+admin1", geo.admin_index), ("land", geo.is_land),
@@ -113,7 +95,7 @@ def run(n: int) -> bool:
         r, c = admin.fast_spec.indices(slat, slng)
         share = float((admin.fast_grid[r, c] == -1).mean())
         print(f"  share needing the exact polygon test: {share:.1%}")
-    print(f"peak memory (max RSS): {peak_mb():,.0f} MB")
+    print(f"peak memory (max RSS): {peak_rss_mb():,.0f} MB")
     return ok
 
 

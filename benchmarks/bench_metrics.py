@@ -17,33 +17,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import machine
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 TARGET_S, TARGET_N = 10.0, 100_000
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = f"{cpu} / {line.split(':', 1)[1].strip()}"
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, load average {load:.1f} at start")
 
 
 def synthetic(n: int, seed: int = 0) -> dict[str, object]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -26,28 +25,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from machine_info import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 N_CELLS = 2000
 N_MEMBERS = 50_000
 DIM = 1024
-
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu} ({platform.processor() or platform.machine()}), {os.cpu_count()} cores, "
-            f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"Python {platform.python_version()}")
 
 
 def world_centroids(n: int, rng: np.random.Generator) -> np.ndarray:

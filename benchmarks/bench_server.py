@@ -18,37 +18,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SITES = [(40.0, -100.0, "US", "United States"), (48.0, 2.0, "FR", "France"),
          (-25.0, 135.0, "AU", "Australia"), (35.0, 139.0, "JP", "Japan"),
          (-15.0, -50.0, "BR", "Brazil"), (0.0, 20.0, "CD", "DR Congo")]
-
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return (f"{cpu} (platform.processor: {platform.processor() or '?'}), {os.cpu_count()} "
-            f"cores{gpu}, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"Python {platform.python_version()}")
 
 
 def geocells():
