@@ -81,7 +81,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
 
     cfg = DemoConfig(out=Path(args.out), minutes=args.minutes, n_places=args.n,
                      seed=args.seed, size=args.size, data_dir=Path(args.data),
-                     workers=args.workers)
+                     workers=args.workers, patch=args.patch,
+                     pretrain_minutes=args.pretrain_minutes, threads=args.threads)
     result = train_demo(cfg)
     print(result.summary())
     return 0
@@ -130,4 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="data/synthworld-demo",
                    help="where the rendered dataset goes (reused when it matches)")
     p.add_argument("--workers", type=_positive_int, default=2, help="render processes")
+    p.add_argument("--patch", type=_positive_int, default=16, help="ViT patch size (default 16)")
+    p.add_argument("--pretrain-minutes", type=float, default=0.0,
+                   help="contrastive caption pretraining before the main stage (default 0)")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)

@@ -1,0 +1,152 @@
+"""Contrastive (CLIP) pretraining of a small open_clip model on SynthWorld views and captions.
+
+PIGEON's first stage: image and text towers learn together that a view matches its caption
+(town, region, country, climate, driving side, direction, month; see ``captions``). Here
+the model starts from scratch (no weights can be downloaded), so this stage is where the
+vision tower learns everything. Training is budgeted in wall-clock minutes: the learning
+rate follows a cosine over the elapsed share of the budget, so a busy machine trains fewer
+steps but always finishes on time. Augmentation: random ±``shift`` px translations; never
+horizontal flips (a flip swaps the driving side).
+
+Usage::
+
+    model, cfg, stats = pretrain_clip(cfg, images_uint8, captions, minutes=8, seed=0)
+    save_clip_checkpoint(model, cfg, "clip.pt", config_name="synthworld-tiny",
+                         source={"trained_by": "backend.synthworld.contrastive"}, extra=stats)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from backend.model.backbone import OPENAI_MEAN, OPENAI_STD, build_clip
+
+
+def tokenize(captions: Sequence[str], context_length: int) -> torch.Tensor:
+    """open_clip's BPE tokenizer (ships with the package, no download), truncated to fit."""
+    import open_clip
+
+    tok = open_clip.tokenizer.SimpleTokenizer(context_length=context_length)
+    return tok(list(captions), context_length=context_length)
+
+
+def normalise(batch_uint8: torch.Tensor, mean: Sequence[float] = OPENAI_MEAN,
+              std: Sequence[float] = OPENAI_STD) -> torch.Tensor:
+    """``[B, H, W, 3]`` uint8 → ``[B, 3, H, W]`` float, normalised as the Backbone's preprocess."""
+    x = batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
+    m = torch.tensor(mean).view(1, 3, 1, 1)
+    s = torch.tensor(std).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+def random_shift(x: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Translate each image by up to ``shift`` px in x and y (edge pixels repeat)."""
+    if shift <= 0:
+        return x
+    b, _, h, w = x.shape
+    pad = F.pad(x, (shift, shift, shift, shift), mode="replicate")
+    dx = torch.randint(0, 2 * shift + 1, (b,), generator=gen)
+    dy = torch.randint(0, 2 * shift + 1, (b,), generator=gen)
+    return torch.stack([pad[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
+
+
+def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Sequence[str], *,
+                  minutes: float, batch_size: int = 128, lr: float = 1e-3,
+                  weight_decay: float = 0.05, warmup_frac: float = 0.03, shift: int = 3,
+                  seed: int = 0, max_steps: int | None = None,
+                  on_step: Callable[[int, float, float], None] | None = None,
+                  ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Train a CLIP from scratch on (view, caption) pairs for a wall-clock budget.
+
+    Args:
+        model_cfg: open_clip config (image size must match ``images``).
+        images: ``[N, H, W, 3]`` uint8 views.
+        captions: ``N`` captions, one per view.
+        minutes: time budget (the cosine schedule runs over it).
+        batch_size, lr, weight_decay, warmup_frac, shift: optimisation settings.
+        seed: initialisation and batch order.
+        max_steps: stop after this many steps even with time left (tests).
+        on_step: called as ``on_step(step, elapsed_s, loss)`` after every step.
+
+    Returns:
+        ``(model, stats)``: the trained CLIP (eval mode) and what happened (steps, images
+        seen, images/s, first and last losses, parameters).
+
+    Raises:
+        ValueError: mismatched inputs, a batch larger than the data, or a wrong image size.
+    """
+    n = len(images)
+    if n != len(captions):
+        raise ValueError(f"need one caption per image: {n} images, {len(captions)} captions")
+    size = int(model_cfg["vision_cfg"]["image_size"])
+    if images.ndim != 4 or tuple(images.shape[1:]) != (size, size, 3):
+        raise ValueError(f"images must be [N, {size}, {size}, 3] uint8, got {tuple(images.shape)}")
+    if not 2 <= batch_size <= n:
+        raise ValueError(f"batch size must be 2..{n} (the number of views), got {batch_size}")
+    if not minutes > 0:
+        raise ValueError(f"minutes must be > 0, got {minutes}")
+    torch.manual_seed(seed)
+    model = build_clip(model_cfg)
+    model.train()
+    ctx = int(model_cfg["text_cfg"].get("context_length", 77))
+    tokens = tokenize(captions, ctx)
+    decay = [p for name, p in model.named_parameters() if p.ndim >= 2 and "logit" not in name]
+    other = [p for name, p in model.named_parameters() if not (p.ndim >= 2 and "logit" not in name)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": other, "weight_decay": 0.0}], lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    budget = minutes * 60.0
+    t0 = time.perf_counter()
+    step, seen, losses = 0, 0, []
+    order = torch.randperm(n, generator=gen)
+    pos = 0
+    while True:
+        elapsed = time.perf_counter() - t0
+        if elapsed >= budget or (max_steps is not None and step >= max_steps):
+            break
+        frac = elapsed / budget
+        scale = frac / warmup_frac if frac < warmup_frac else \
+            0.5 * (1.0 + math.cos(math.pi * (frac - warmup_frac) / (1 - warmup_frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr * max(scale, 0.02)
+        if pos + batch_size > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos:pos + batch_size]
+        pos += batch_size
+        x = random_shift(normalise(images[idx]), shift, gen)
+        img_f, txt_f, logit_scale = model(x, tokens[idx])[:3]
+        logits = logit_scale * img_f @ txt_f.t()
+        # captions repeat (four views of a place share most of theirs): identical captions in
+        # a batch are all positives, so the targets spread over them
+        same = (tokens[idx][:, None, :] == tokens[idx][None, :, :]).all(-1).float()
+        target = same / same.sum(1, keepdim=True)
+        loss = 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() +
+                      torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        step += 1
+        seen += len(idx)
+        losses.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(step, time.perf_counter() - t0, losses[-1])
+    took = time.perf_counter() - t0
+    model.eval()
+    k = max(1, min(20, len(losses) // 5 or 1))
+    stats = {"steps": step, "images_seen": seen, "epochs": round(seen / n, 2),
+             "seconds": round(took, 1), "images_per_s": round(seen / max(took, 1e-9), 1),
+             "loss_first": float(np.mean(losses[:k])) if losses else None,
+             "loss_last": float(np.mean(losses[-k:])) if losses else None,
+             "params": {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+                        "warmup_frac": warmup_frac, "shift_px": shift, "flips": False,
+                        "schedule": "cosine over the wall-clock budget", "seed": seed,
+                        "minutes": minutes}}
+    return model, stats
