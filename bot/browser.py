@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.arena.opponents import BOT_SEAT_NAME
+
 REPO = Path(__file__).resolve().parent.parent
 EXTENSION_DIR = REPO / "extension"
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -161,7 +163,7 @@ async def extension_browser(*, headless: bool = True, profile_dir: Path | None =
 
 
 def create_arena_game(arena_url: str, *, mode: str = "duel", opponent: str = "baseline",
-                      name: str = "pigeon-bot", rules: dict[str, Any] | None = None,
+                      name: str = BOT_SEAT_NAME, rules: dict[str, Any] | None = None,
                       seed: int | None = None) -> dict[str, Any]:
     """Create a game through the arena's API; returns its ids, token and play URL."""
     body = {"mode": mode, "opponent": opponent, "name": name, "rules": rules or {}}

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.experiment.cli",
     "bot.reports.cli",
     "bot.screenbot.cli",
+    "bot.demo",
 )
 
 

@@ -33,6 +33,9 @@ from backend.core.geodesy import spherical_mean, validate_latlng
 
 log = logging.getLogger("pigeon.arena.opponents")
 
+BOT_SEAT_NAME = "pigeon-bot"
+"""The name the extension's seat takes in arena games it plays (``bot.browser``)."""
+
 
 @dataclass
 class RoundContext:
@@ -132,8 +135,11 @@ class ReplayPlayer(Opponent):
 
     @classmethod
     def from_logs(cls, paths: Sequence[str | Path], *, player_name: str | None = None,
-                  **kw: Any) -> ReplayPlayer:
+                  exclude_names: Sequence[str] = (BOT_SEAT_NAME,), **kw: Any) -> ReplayPlayer:
         """Read human guesses from arena game logs (``*.jsonl``); latest guess per location.
+
+        Seats named in ``exclude_names`` are left out: by default the seat the extension
+        plays under (``pigeon-bot``), so the bot is never replayed as a "recorded person".
 
         Raises:
             ValueError: no log has a human guess (message names the files read).
@@ -149,7 +155,8 @@ class ReplayPlayer(Opponent):
                     continue  # a torn last line of a crashed game
                 kind = ev.get("event")
                 if kind == "player_joined" and ev.get("kind") == "human" and (
-                        player_name is None or ev.get("name") == player_name):
+                        player_name is None or ev.get("name") == player_name) and \
+                        ev.get("name") not in exclude_names:
                     humans.add(ev["id"])
                 elif kind == "round_started":
                     round_loc[ev["round"]] = ev["location_id"]

@@ -1,0 +1,51 @@
+"""`pigeon demo` end to end on a tiny bundle: backend, arena, Chromium with the extension.
+
+The printed rounds must match the score log (the demo checks and exits 1 otherwise), the
+report files and screenshot are written, and the "recorded person" is never the bot itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.arena.sample_dataset import write_sample_dataset
+from tests.predict_fixtures import box_geocells
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_plays_a_duel_and_its_figures_match_the_score_log(chromium_path, tmp_path):
+    from backend.model.bundle import make_tiny_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells(), seed=0)
+    places = write_sample_dataset(tmp_path / "places", n=6, size=192)
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    cmd = [sys.executable, "-m", "bot", "demo", "--bundle", str(bundle), "--places", str(places),
+           "--out", str(out), "--timeout", "400"]
+    for run in (1, 2):  # the second run finds the first run's logs: still no "recorded person"
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=480)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "against the baseline opponent" in proc.stdout
+        assert "logged rounds match" in proc.stdout and "MISMATCH" not in proc.stdout
+        assert "final: pigeon-bot" in proc.stdout
+    rounds = [line for line in proc.stdout.splitlines() if line.startswith("round ")]
+    duel = json.loads((out / "duel.json").read_text())
+    assert len(rounds) == len(duel["rounds"]) >= 1
+    for name in ("arena.png", "scores_report.json", "scores_report.png", "scores.sqlite"):
+        assert (out / name).exists(), name
+
+
+def test_demo_without_arena_places_says_what_to_do(tmp_path):
+    from backend.model.bundle import make_tiny_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells(), seed=0)
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--bundle", str(bundle)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "arena_places" in proc.stderr and "Traceback" not in proc.stderr
