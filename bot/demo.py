@@ -164,6 +164,8 @@ async def play_duel(arena: Any, backend: Any, *, headless: bool, opponent: str, 
             if time.monotonic() > deadline:
                 raise UserError(f"the duel did not finish within {timeout_s:.0f} s")
             if not shot and game.rounds and game.rounds[0].guesses.get(bot_id):
+                # the bot has guessed: the page shows its pin and the extension's overlay
+                await asyncio.sleep(0.8)
                 await page.screenshot(path=str(out / "arena.png"))
                 shot = True
             await asyncio.sleep(0.3)
