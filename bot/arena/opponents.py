@@ -193,8 +193,9 @@ def to_jpeg(data: bytes, *, quality: int = 90) -> bytes:
 class BotPlayer(Opponent):
     """The bot through the backend's websocket protocol v1 (``pigeon serve``).
 
-    One connection per game, opened lazily and re-opened once if it dropped. Every guess the
-    server returns is kept in :attr:`guesses` (projected score, latency) for the game log.
+    One connection per game (``backend.client.BackendClient``: opened lazily, re-opened once
+    if it dropped). Every guess the server returns is kept in :attr:`guesses` (projected
+    score, latency) for the game log.
     """
 
     url: str
@@ -202,60 +203,30 @@ class BotPlayer(Opponent):
     name: str = "pigeon-bot"
     timeout_s: float = 30.0
     guesses: list[dict[str, Any]] = field(default_factory=list)
-    _ws: Any = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _client: Any = None
 
-    async def _connect(self) -> Any:
-        from websockets.asyncio.client import connect
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from backend.client import BackendClient
 
-        from backend.core.protocol import ClientInfo, Hello, Welcome, parse_message
-
-        ws = await connect(self.url, max_size=32 * 2**20, open_timeout=self.timeout_s)
-        await ws.send(Hello(token=self.token, client=ClientInfo("arena", "0.1.0",
-                                                                 "pigeon arena")).serialize())
-        reply = parse_message(await asyncio.wait_for(ws.recv(), self.timeout_s))
-        if not isinstance(reply, Welcome):
-            await ws.close()
-            raise ConnectionError(f"backend at {self.url} refused the arena: {reply}")
-        return ws
-
-    async def _exchange(self, text: str, round_id: str) -> Any:
-        from backend.core.protocol import Error, Ping, parse_message
-
-        async with self._lock:
-            for attempt in (0, 1):
-                try:
-                    if self._ws is None:
-                        self._ws = await self._connect()
-                    await self._ws.send(text)
-                    while True:
-                        msg = parse_message(await asyncio.wait_for(self._ws.recv(),
-                                                                   self.timeout_s))
-                        if isinstance(msg, Ping):
-                            continue
-                        if getattr(msg, "round_id", None) == round_id or isinstance(msg, Error):
-                            return msg
-                except (TimeoutError, OSError, ConnectionError) as exc:
-                    self._ws = None
-                    if attempt:
-                        raise ConnectionError(f"backend at {self.url}: {exc}") from exc
-                except Exception as exc:  # websockets' ConnectionClosed and friends
-                    self._ws = None
-                    if attempt:
-                        raise ConnectionError(f"backend at {self.url}: {exc}") from exc
+            self._client = BackendClient(self.url, self.token, kind="arena",
+                                         name="pigeon arena", timeout_s=self.timeout_s)
+        return self._client
 
     async def play_round(self, ctx: RoundContext) -> tuple[float, float] | None:
-        from backend.core.protocol import Error, GuessMessage, Round, View
+        from backend.client import BackendError
+        from backend.core.protocol import Round, View
 
         rid = f"arena-{ctx.game_id}:{ctx.round_number}"
         views = tuple(View(jpeg=to_jpeg(v), heading=float(90 * i % 360))
                       for i, v in enumerate(ctx.views[:4]))
         msg = Round(round_id=rid, source="arena", mode="arena", map="arena", views=views,
                     game_id=f"arena-{ctx.game_id}", round_number=ctx.round_number)
-        reply = await self._exchange(msg.serialize(), rid)
-        if isinstance(reply, Error):
-            raise ConnectionError(f"backend refused round {rid}: {reply.code}: {reply.message}")
-        assert isinstance(reply, GuessMessage)
+        try:
+            reply = await self.client.guess(msg)
+        except BackendError as exc:
+            raise ConnectionError(str(exc)) from exc
         self.guesses.append({"round": ctx.round_number, "lat": reply.lat, "lng": reply.lng,
                              "projected_score": reply.projected_score,
                              "latency_ms": reply.latency_ms, "model_id": reply.model_id})
@@ -276,14 +247,13 @@ class BotPlayer(Opponent):
                      opponent=None if o is None or o["timed_out"] else
                      Opp(o["lat"], o["lng"], float(o["score"])))
         try:
-            await self._exchange(msg.serialize(), msg.round_id)
+            await self.client.send_result(msg)
         except ConnectionError as exc:
             log.warning("could not send the result of %s to the backend: %s", msg.round_id, exc)
 
     async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-            self._ws = None
+        if self._client is not None:
+            await self._client.close()
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "type": "BotPlayer", "url": self.url}
