@@ -75,3 +75,21 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert "latitude" in err and "Traceback" not in err
     with pytest.raises(SystemExit):
         main(["synthworld", "make", "--n", "-3", "--out", str(tmp_path)])
+
+
+def test_cli_render_one_place(tmp_path, capsys):
+    from bot.cli import main
+
+    try:
+        from backend.geo.assets import data_dir
+
+        data_dir()
+    except Exception as exc:
+        pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
+    out = tmp_path / "tokyo.png"
+    assert main(["synthworld", "render", "35.68", "139.69", "--month", "1", "--size", "32",
+                 "--out", str(out)]) == 0
+    with Image.open(out) as im:
+        assert im.size == (4 * 32, 32)
+    said = capsys.readouterr().out
+    assert "JP" in said and "drives on the left" in said and "cjk" in said

@@ -268,6 +268,7 @@ def _finish(cfg: DemoConfig, paths: dict[str, Path], backbone: Any, heads: Any, 
     work.mkdir(parents=True, exist_ok=True)
     index_path = index.save(work / "index.npz")
     timings["index"] = time.perf_counter() - t
+    _save_clip_checkpoint(backbone, work / "demo-clip.pt")
     t = time.perf_counter()
     if cfg.out.exists():
         shutil.rmtree(cfg.out)
@@ -281,3 +282,19 @@ def _finish(cfg: DemoConfig, paths: dict[str, Path], backbone: Any, heads: Any, 
     calibrate_bundle(cfg.out, paths["val"], show_progress=True)
     timings["bundle_and_calibration"] = time.perf_counter() - t
     return timings
+
+
+def _save_clip_checkpoint(backbone: Any, path: Path) -> Path:
+    """The trained tower as a full open_clip checkpoint (``pigeon ablate --weights``).
+
+    The text tower in it is untrained (random): the demo's main stage trains only the image
+    side; the checkpoint's metadata says so.
+    """
+    from backend.model.backbone import build_clip
+    from backend.model.weights import save_clip_checkpoint
+
+    clip = build_clip(backbone.model_cfg)
+    clip.visual.load_state_dict(backbone.visual.state_dict())
+    return save_clip_checkpoint(clip, backbone.model_cfg, path, config_name=backbone.config_name,
+                                source={"trained_by": "pigeon synthworld train-demo"},
+                                extra={"text_tower": "untrained (random init)"})
