@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.core.geodesy import CoordinateError
+from backend.core.geodesy import CoordinateError, haversine_km
 from backend.core.scoring import geoguessr_score
-from backend.core.geodesy import haversine_km
 from backend.synthworld.baselines import (
     PixelNearestNeighbour,
     best_constant_guess,

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from backend.cliutil import UserError
 from backend.core.best_pin import best_pin
 from backend.core.geodesy import haversine_km
 from backend.core.scoring import geoguessr_score
@@ -36,7 +37,7 @@ def world():
 
         builder = SceneBuilder.default()
         lat, lng = sample_points(N_PLACES, 11, countries=COUNTRIES)
-    except Exception as exc:  # AssetsMissing and friends: say why
+    except (UserError, OSError) as exc:  # AssetsMissing: say why
         pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
     from backend.synthworld.make_dataset import place_seed
     from backend.synthworld.render import render_panorama

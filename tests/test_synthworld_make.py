@@ -84,7 +84,7 @@ def test_cli_render_one_place(tmp_path, capsys):
         from backend.geo.assets import data_dir
 
         data_dir()
-    except Exception as exc:
+    except UserError as exc:
         pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
     out = tmp_path / "tokyo.png"
     assert main(["synthworld", "render", "35.68", "139.69", "--month", "1", "--size", "32",

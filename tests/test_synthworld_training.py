@@ -46,7 +46,7 @@ def test_shift_keeps_shape_and_moves_pixels():
 def test_contrastive_pretraining_runs_and_checks_inputs():
     imgs = torch.randint(0, 255, (8, 16, 16, 3), dtype=torch.uint8)
     caps = [f"A Street View photo close to the town of T{i} in France." for i in range(8)]
-    model, stats = pretrain_clip(_cfg(), imgs, caps, minutes=1.0, batch_size=4, max_steps=3)
+    _, stats = pretrain_clip(_cfg(), imgs, caps, minutes=1.0, batch_size=4, max_steps=3)
     assert stats["steps"] == 3 and stats["images_seen"] == 12
     assert np.isfinite(stats["loss_last"])
     with pytest.raises(ValueError, match="one caption per image"):

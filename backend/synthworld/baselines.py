@@ -16,9 +16,10 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -81,7 +82,7 @@ class PixelNearestNeighbour:
 
     @classmethod
     def fit(cls, panoramas: Sequence[Sequence[Any]], lat: Any, lng: Any, *,
-            size: int = PIXEL_SIZE) -> "PixelNearestNeighbour":
+            size: int = PIXEL_SIZE) -> PixelNearestNeighbour:
         """Remember the training panoramas (each a list of views: images, arrays or paths).
 
         Raises:

@@ -74,7 +74,7 @@ def caption(facts: dict[str, Any], *, heading_deg: float | None, month: int | No
     if side in ("left", "right") and rng.random() < CLAUSE_P:
         clauses.append(f"Cars drive on the {side}.")
     if heading_deg is not None and rng.random() < CLAUSE_P:
-        clauses.append(f"The photo faces {COMPASS[int(round(heading_deg / 90.0)) % 4]}.")
+        clauses.append(f"The photo faces {COMPASS[round(heading_deg / 90.0) % 4]}.")
     if month is not None and 1 <= month <= 12 and rng.random() < CLAUSE_P:
         clauses.append(f"It was taken in {MONTHS[month - 1]}.")
     order = rng.permutation(len(clauses))

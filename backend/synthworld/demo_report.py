@@ -26,8 +26,7 @@ def evaluate_demo(cfg: Any, paths: dict[str, Path], train: Any,
         ``(table text, {row name: MetricReport.to_dict()})``.
     """
     from backend.eval.datasets import load_dataset
-    from backend.eval.evaluate import default_country_lookup, evaluate_predictions, \
-        predict_dataset
+    from backend.eval.evaluate import default_country_lookup, evaluate_predictions, predict_dataset
     from backend.eval.metrics import compute_metrics, format_ladder
     from backend.predict.predictor import Predictor
     from backend.synthworld.train_demo import load_views
@@ -118,7 +117,7 @@ i.e. `pigeon synthworld train-demo --out {cfg.out} --minutes {cfg.minutes} --n {
 * Backbone: open_clip ViT from scratch — image {cfg.size}, patch {cfg.patch}, width 128, 4 layers,
   head width 32 (`pigeon-tiny` with patch {cfg.patch}); embedding = mean of the last hidden states,
   panorama = mean of the 4 views.
-* Training: {'contrastive pretraining %.1f min, then ' % cfg.pretrain_minutes if cfg.pretrain_minutes > 0 else ''}PIGEON multi-task loss (haversine label smoothing tau 75 km,
+* Training: {f'contrastive pretraining {cfg.pretrain_minutes:.1f} min, then ' if cfg.pretrain_minutes > 0 else ''}PIGEON multi-task loss (haversine label smoothing tau 75 km,
   regressions x8, Köppen x2, month x1), all layers, AdamW lr 1e-3 wd 0.05, batch 128, cosine
   over a {cfg.minutes}-minute wall-clock budget, +-3 px shifts, no flips: {tr['steps']} steps,
   {tr['images_seen']} views seen ({tr['epochs']} epochs) at {tr['images_per_s']} views/s,

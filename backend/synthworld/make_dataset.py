@@ -26,8 +26,8 @@ import multiprocessing as mp
 import platform
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image
@@ -167,7 +167,7 @@ def _geo_assets() -> dict:
         manifest = json.loads((data_dir() / MANIFEST).read_text(encoding="utf-8"))
         return {"format": manifest.get("format"), "built_at": manifest.get("built_at"),
                 "inputs": manifest.get("inputs")}
-    except Exception as exc:  # metadata only: never fail a dataset for it
+    except (OSError, ValueError, UserError) as exc:  # metadata only: never fail for it
         return {"unavailable": str(exc)[:200]}
 
 

@@ -82,7 +82,7 @@ def render_view(scene: Scene, heading_deg: float, size: int = 64, *, supersample
     scene.check()
     layout = layout or make_layout(scene)
     style = place_style(scene)
-    vi = int(round(heading_deg)) % 360 if view_index is None else int(view_index)
+    vi = int(round(heading_deg)) % 360 if view_index is None else int(view_index)  # noqa: RUF046
     rng = np.random.default_rng([scene.seed & 0xFFFFFFFF, vi, 13])
     w = size * supersample
     cam = Camera(heading_deg + float(rng.normal(0, 2.0)), w, w,

@@ -81,7 +81,7 @@ class Scene:
     def hemisphere(self) -> str:
         return "north" if self.lat >= 0 else "south"
 
-    def check(self) -> "Scene":
+    def check(self) -> Scene:
         """Validate the facts; returns ``self`` so calls chain.
 
         Raises:

@@ -16,9 +16,10 @@ Usage::
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class PlacesIndex:
 
     @classmethod
     @lru_cache(maxsize=1)
-    def default(cls) -> "PlacesIndex":
+    def default(cls) -> PlacesIndex:
         from scipy.spatial import cKDTree
 
         cities = _geonames().get_cities()
@@ -173,7 +174,7 @@ class SceneBuilder:
         self.places = places
 
     @classmethod
-    def default(cls) -> "SceneBuilder":
+    def default(cls) -> SceneBuilder:
         """The builder on the project's geographic assets (``make setup`` builds them).
 
         Uses the geo layer's parts directly: admin polygons (points within 25 km of a coast

@@ -120,5 +120,5 @@ def paint_mountains(draw: ImageDraw.ImageDraw, cam: Camera, scene: Scene, phases
     if cold and peak > 1.5:
         cap_y = cam.horizon_y - cam.focal * math.tan(math.radians(peak * 0.7))
         snow = [(x, y) for x, y in zip(xs.tolist(), ys.tolist())]
-        cap = [(x, cap_y if y < cap_y else y) for x, y in snow]
+        cap = [(x, max(y, cap_y)) for x, y in snow]
         draw.polygon(snow + cap[::-1], fill=(235, 238, 242))

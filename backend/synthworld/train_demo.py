@@ -28,7 +28,6 @@ Usage::
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import platform
@@ -191,7 +190,7 @@ def train_demo(cfg: DemoConfig) -> DemoResult:
     t = time.perf_counter()
     train = load_dataset(paths["train"])
     lat, lng = train.lats(), train.lngs()
-    cells, labels = build_geocells(lat, lng, load_areas(),
+    cells, _ = build_geocells(lat, lng, load_areas(),
                                    GeocellParams(cfg.geocell_min, cfg.geocell_max),
                                    input_meta={"file": str(paths["train"]), "n_points": len(lat)},
                                    progress=progress)
