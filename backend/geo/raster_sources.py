@@ -13,7 +13,6 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.file_digest import sha256_file
 from backend.geo.assets import ASSET_FILES, ASSETS_FORMAT, pack_meta
 from backend.geo.grid import GridSpec
 
@@ -30,12 +30,6 @@ POP_SIGMA_KM = 10.0
 """Gaussian kernel width that spreads each GeoNames place's population (km)."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _package_file(module: str, rel: str) -> Path:
@@ -50,7 +44,7 @@ def _package_file(module: str, rel: str) -> Path:
 
 def _source(dist: str, path: Path, licence: str, **extra: Any) -> dict[str, Any]:
     return {"registry": "PyPI", "package": dist, "version": importlib.metadata.version(dist),
-            "file": path.name, "sha256": _sha256(path), "licence": licence, **extra}
+            "file": path.name, "sha256": sha256_file(path), "licence": licence, **extra}
 
 
 def _save(out: Path, asset: str, meta: dict[str, Any], **arrays: np.ndarray) -> None:

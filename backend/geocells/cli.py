@@ -27,12 +27,12 @@ MAP_FILE = "geocells.png"
 
 
 def _admin_meta(admin2: str | None) -> dict:
+    from backend.file_digest import sha256_file
     from backend.geo.admin import AdminAreas
-    from backend.geocells.points_io import file_sha256
 
     meta = {"admin1": dict(AdminAreas.default("admin1").meta)}
     if admin2:
-        meta["admin2"] = {"file": Path(admin2).name, "sha256": file_sha256(Path(admin2))}
+        meta["admin2"] = {"file": Path(admin2).name, "sha256": sha256_file(admin2)}
     return json.loads(json.dumps(meta, default=str))
 
 

@@ -15,7 +15,6 @@ Usage::
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from backend.cliutil import UserError
 from backend.core.geodesy import CoordinateError, validate_latlng
+from backend.file_digest import sha256_file
 
 LAT_NAMES = ("lat", "latitude")
 LNG_NAMES = ("lng", "lon", "long", "longitude")
@@ -46,13 +46,6 @@ class Points:
         return {"file": self.source, "sha256": self.sha256, "n_points": len(self)}
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _find_column(names: list[str], wanted: tuple[str, ...]) -> int | None:
@@ -164,4 +157,4 @@ def read_points(path: str | Path) -> Points:
         raise UserError(f"{p}: unsupported points file type {suffix!r}; use .csv, .npy or "
                         ".parquet")
     lat, lng, columns = readers[suffix](p)
-    return Points(lat=lat, lng=lng, source=p.name, sha256=file_sha256(p), columns=columns)
+    return Points(lat=lat, lng=lng, source=p.name, sha256=sha256_file(p), columns=columns)

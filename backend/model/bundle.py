@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ from typing import Any
 import torch
 
 from backend.cliutil import UserError
+from backend.file_digest import sha256_file
 from backend.model.backbone import Backbone, backbone_from_state, build_backbone
 from backend.model.heads import HeadsConfig, PigeonHeads, heads_from_state
 
@@ -79,16 +79,10 @@ class Bundle:
         return int(self.heads.config.num_cells)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _file_entry(path: Path) -> dict[str, Any]:
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def _load_geocells(path: Path) -> Any:
@@ -214,7 +208,7 @@ def _check_file(root: Path, entry: dict[str, Any], verify: bool) -> Path:
         raise BundleError(f"bundle {root} is missing {entry['file']}; copy the whole bundle "
                           "directory again or rebuild it with `pigeon bundle make`")
     size_bad = p.stat().st_size != entry.get("bytes", p.stat().st_size)
-    if verify and (size_bad or ("sha256" in entry and _sha256(p) != entry["sha256"])):
+    if verify and (size_bad or ("sha256" in entry and sha256_file(p) != entry["sha256"])):
         raise BundleError(f"bundle {root}: {entry['file']} is corrupt (size or sha256 "
                           "differs from bundle.json); copy it again or rebuild the bundle")
     return p

@@ -14,22 +14,17 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from backend.file_digest import sha256_file
+
 PART_FILES = {"index": "index.npz", "calibration": "calibration.json"}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _register(root: Path, key: str, target: Path) -> Path:
@@ -37,7 +32,7 @@ def _register(root: Path, key: str, target: Path) -> Path:
 
     meta = read_bundle_meta(root)
     meta.setdefault("files", {})[key] = {"file": target.name, "bytes": target.stat().st_size,
-                                         "sha256": _sha256(target)}
+                                         "sha256": sha256_file(target)}
     tmp = root / (BUNDLE_JSON + ".tmp")
     tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     os.replace(tmp, root / BUNDLE_JSON)
