@@ -82,7 +82,7 @@ def test_screen_bot_plays_a_round_of_the_arena_on_a_virtual_screen(
             subprocess.run(["xdotool", "mousemove", "300", "300", "click", "1"], env=env,
                            timeout=10)
             proc = _pigeon("play", "--screen", "--rounds", "1", "--region",
-                           f"0,0,{WIDTH // 2},{HEIGHT // 2}", "--backend", backend.url,
+                           f"0,0,{WIDTH // 2},{HEIGHT // 2}", "--window", "--backend", backend.url,
                            "--token", backend.token, "--map", "arena-test", env=env)
         finally:
             chrome.terminate()
@@ -93,6 +93,21 @@ def test_screen_bot_plays_a_round_of_the_arena_on_a_virtual_screen(
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT source, map FROM rounds").fetchall()
     assert rows == [("screen", "arena-test")]
+
+
+def test_guess_window_stays_on_top_and_shows_the_guess(xvfb_display, monkeypatch):
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    from bot.screenbot.guess_window import GuessWindow
+
+    win = GuessWindow()
+    try:
+        assert int(win.root.attributes("-topmost")) == 1
+        win.show("round 1: guess 48.8566, 2.3522 FR")
+        assert win.text == "round 1: guess 48.8566, 2.3522 FR"
+        assert win.root.winfo_ismapped()
+    finally:
+        win.close()
+    win.show("after close")  # closing hides the display only; nothing raises
 
 
 def test_no_display_is_a_clear_error(tmp_path):

@@ -16,6 +16,7 @@ from backend.cliutil import UserError, add_command
 def _cmd_play(args) -> int:
     from backend.client import BackendError
     from bot.screenbot.capture import ScreenError
+    from bot.screenbot.guess_window import GuessWindowError
     from bot.screenbot.player import PlayOptions, play
     from bot.screenbot.region import RegionError
     from bot.screenbot.turning import TurnError
@@ -29,10 +30,11 @@ def _cmd_play(args) -> int:
                         "PIGEON_TOKEN")
     opts = PlayOptions(backend_url=args.backend, token=token, region=args.region,
                        views=args.views, rounds=args.rounds, map_name=args.map,
-                       turn_key=args.turn_key, turn_presses=args.turn_presses)
+                       turn_key=args.turn_key, turn_presses=args.turn_presses,
+                       window=args.window)
     try:
         played = asyncio.run(play(opts))
-    except (ScreenError, RegionError, BackendError, TurnError) as exc:
+    except (ScreenError, RegionError, BackendError, TurnError, GuessWindowError) as exc:
         raise UserError(str(exc)) from exc
     print(f"played {played} round(s); they are in the score log (`pigeon scores list`)")
     return 0
@@ -51,4 +53,6 @@ def register(sub) -> None:
     p.add_argument("--map", default="unknown", help="map name for the score log")
     p.add_argument("--turn-key", default="Right", help="key that turns the view (xdotool name)")
     p.add_argument("--turn-presses", type=int, default=1, help="presses per 90 degrees")
+    p.add_argument("--window", action="store_true",
+                   help="also show each guess in a small always-on-top window")
     p.set_defaults(func=_cmd_play)

@@ -41,6 +41,7 @@ class PlayOptions:
     map_name: str = "unknown"
     turn_key: str = "Right"
     turn_presses: int = 1
+    window: bool = False
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
@@ -104,6 +105,11 @@ def describe_guess(n: int, g: GuessMessage, views: int) -> str:
 async def play(opts: PlayOptions, *, say: Callable[[str], None] = print) -> int:
     """Run the loop; returns the number of rounds played."""
     grab = ScreenGrabber()
+    window = None
+    if opts.window:
+        from bot.screenbot.guess_window import GuessWindow
+
+        window = GuessWindow()
     try:
         region = grab.resolve_region(opts.region)
         turner = KeyTurner(opts.turn_key, opts.turn_presses) if opts.views > 1 else None
@@ -129,8 +135,15 @@ async def play(opts: PlayOptions, *, say: Callable[[str], None] = print) -> int:
                                 mode="unknown", map=opts.map_name, views=tuple(views),
                                 game_id=f"screen-{session}", round_number=played)
                     guess = await client.guess(msg)
-                    say(describe_guess(played, guess, len(views)))
+                    line = describe_guess(played, guess, len(views))
+                    say(line)
+                    if window is not None:
+                        window.show(line.replace("  ", "\n"))
+                if window is not None:
+                    window.pump()
                 await asyncio.sleep(opts.interval_s)
             return played
     finally:
         grab.close()
+        if window is not None:
+            window.close()
