@@ -157,7 +157,9 @@ async def extension_browser(*, headless: bool = True, profile_dir: Path | None =
             ext_id = sw.url.split("/")[2]
             yield ExtensionSession(context, ext_id, profile, tmp)
         finally:
-            await context.close()
+            # on Ctrl-C the browser may already be gone: closing it then is not an error
+            with contextlib.suppress(Exception):
+                await context.close()
             if tmp:
                 shutil.rmtree(profile, ignore_errors=True)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -180,6 +181,27 @@ async def play_duel(arena: Any, backend: Any, *, headless: bool, opponent: str, 
         return {"game": game, "game_id": gid, "bot_id": bot_id}
 
 
+async def until_interrupted(coro: Any) -> Any:
+    """Run ``coro``; Ctrl-C cancels it inside the loop, so the browser and Playwright's
+    driver are torn down in order, then raises KeyboardInterrupt."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, task.cancel)
+
+    def quiet_driver_exit(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # Ctrl-C also stops Playwright's driver process; its pipe's orphaned future is noise
+        if "closed while reading from the driver" not in str(context.get("exception")):
+            lp.default_exception_handler(context)
+
+    loop.set_exception_handler(quiet_driver_exit)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
 def run_demo(args: Any, say: Callable[[str], None] = print) -> int:
     from bot.arena.launch import start_arena, start_backend
 
@@ -202,8 +224,9 @@ def run_demo(args: Any, say: Callable[[str], None] = print) -> int:
         with start_arena(places, log_dir=logs, baseline_delay_s=1.5) as arena:
             steps(f"launching Chromium with the extension ({'headless' if headless else 'window'})"
                   f"; the bot plays a duel against the {opponent} opponent at {arena.url}")
-            res = asyncio.run(play_duel(arena, backend, headless=headless, opponent=opponent,
-                                        out=out, db=db, say=say, timeout_s=args.timeout))
+            res = asyncio.run(until_interrupted(play_duel(
+                arena, backend, headless=headless, opponent=opponent, out=out, db=db, say=say,
+                timeout_s=args.timeout)))
     game, bot_id = res["game"], res["bot_id"]
     steps("checking the printed figures against the score log")
     logged = score_log_rounds(db, res["game_id"])

@@ -49,3 +49,31 @@ def test_demo_without_arena_places_says_what_to_do(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "arena_places" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_stops_everything_cleanly(chromium_path, tmp_path):
+    import signal
+    import time
+
+    from backend.model.bundle import make_tiny_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells(), seed=0)
+    places = write_sample_dataset(tmp_path / "places", n=4, size=128)
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--bundle", str(bundle),
+                             "--places", str(places), "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    seen = []
+    deadline = time.monotonic() + 240
+    for line in proc.stdout:  # wait until the duel is under way
+        seen.append(line)
+        if line.startswith("round 1 ") or time.monotonic() > deadline:
+            break
+    assert any(x.startswith("round 1 ") for x in seen), "".join(seen)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "demo interrupted" in err and "Traceback" not in err, err[-2000:]
+    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "processes left running after Ctrl-C"
