@@ -96,6 +96,8 @@ def write_recipe(cfg: Any, record: dict[str, Any], table: str) -> Path:
     tr = record["train"]
     tm = record["timings_s"]
     m = record["machine"]
+    ds = record.get("dataset") or {}
+    ds_s = round(sum((ds.get("seconds") or {}).values()), 1)
     size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     text = f"""# The demo bundle — recipe
 
@@ -126,6 +128,8 @@ i.e. `pigeon synthworld train-demo --out {cfg.out} --minutes {cfg.minutes} --n {
   on the validation places) from `backend.predict`.
 
 Time (s): {', '.join(f'{k} {v:.0f}' for k, v in tm.items())}; total {sum(tm.values()) / 60:.1f} min.
+Rendering the dataset (`make_dataset`, {ds.get('workers')} processes, made {ds.get('created')}; the
+data stage reuses it when seed, size and count match): {ds_s} s.
 Machine: {m['processor']}, {m['cores']} cores, Python {m['python']}; load average at start
 {m['load_average_at_start']} (a machine shared with other jobs: views/s vary with the load).
 Bundle size: {size_mb:.1f} MB.

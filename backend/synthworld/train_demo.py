@@ -245,7 +245,8 @@ def train_demo(cfg: DemoConfig) -> DemoResult:
               "backbone_config": mc, "geocells": {"n": len(cells), "min": cfg.geocell_min,
                                                   "max": cfg.geocell_max},
               "train": train_stats, "pretrain": pre_stats, "timings_s": timings,
-              "machine": machine, "metrics": metrics, "command": " ".join(sys.argv)}
+              "machine": machine, "metrics": metrics, "command": " ".join(sys.argv),
+              "dataset": _dataset_meta(paths["all"])}
     write_recipe(cfg, record, table)
     return DemoResult(cfg.out, table, metrics, timings)
 
@@ -297,3 +298,12 @@ def _save_clip_checkpoint(backbone: Any, path: Path) -> Path:
     return save_clip_checkpoint(clip, backbone.model_cfg, path, config_name=backbone.config_name,
                                 source={"trained_by": "pigeon synthworld train-demo"},
                                 extra={"text_tower": "untrained (random init)"})
+
+
+def _dataset_meta(csv_path: Path) -> dict[str, Any]:
+    """The rendered dataset's own metadata (seed, counts, how long rendering took)."""
+    from backend.synthworld.make_dataset import META_NAME
+
+    meta = json.loads((csv_path.parent / META_NAME).read_text(encoding="utf-8"))
+    return {k: meta.get(k) for k in ("renderer", "seed", "n_places", "seconds", "workers",
+                                     "created", "counts")}
