@@ -11,7 +11,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import multiprocessing as mp
 import os
@@ -22,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from backend.synthworld.render import render_panorama  # noqa: E402
-from backend.synthworld.scene import KOPPEN_CODES, SCRIPTS, Landmark, Scene  # noqa: E402
+from backend.synthworld.render import render_panorama
+from backend.synthworld.scene import KOPPEN_CODES, SCRIPTS, Landmark, Scene
 
 
 def scenes(n: int) -> list[Scene]:
