@@ -174,8 +174,18 @@ def train_demo(cfg: DemoConfig) -> DemoResult:
 
     if cfg.minutes <= 0 or cfg.n_places < 200:
         raise UserError("train-demo needs --minutes > 0 and --n >= 200 places")
-    torch.set_num_threads(max(1, int(cfg.threads)))
     mc = backbone_config(cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(cfg.threads)))
+    try:
+        return _run(cfg, mc)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(cfg: DemoConfig, mc: dict[str, Any]) -> DemoResult:
+    import torch
+
     timings: dict[str, float] = {}
     machine = _machine()
     t = time.perf_counter()

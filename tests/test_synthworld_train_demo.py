@@ -1,0 +1,53 @@
+"""``train_demo`` end to end on a tiny budget: a loadable bundle, its recipe, metrics, arena places.
+
+Needs the geographic assets (``make setup``); about half a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.cliutil import UserError
+
+
+@pytest.mark.slow
+def test_train_demo_writes_a_working_bundle(tmp_path):
+    try:
+        from backend.geo.assets import data_dir
+
+        data_dir()
+    except UserError as exc:
+        pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
+    from backend.model.bundle import load_bundle
+    from backend.synthworld.train_demo import DemoConfig, train_demo
+
+    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, n_places=240, seed=3, size=32,
+                     patch=16, data_dir=tmp_path / "data", workers=1, arena_places=5,
+                     n_boot=20)
+    result = train_demo(cfg)
+    bundle = load_bundle(result.bundle)
+    assert bundle.num_cells >= 2
+    recipe = (result.bundle / "RECIPE.md").read_text()
+    assert "best constant guess" in recipe and "demo bundle (PIGEON pipeline)" in recipe
+    record = json.loads((result.bundle / "demo_metrics.json").read_text())
+    assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == 240
+    rows = [r for r in record["metrics"] if r not in ("constant_pin", "n_test")]
+    assert len(rows) == 3
+    arena = (result.bundle / "arena_places" / "test.csv").read_text().splitlines()
+    assert len(arena) == 6 and all(Path(result.bundle / "arena_places").glob("images/*.jpg"))
+    # the same data folder is reused the second time (same seed, size and count)
+    before = (tmp_path / "data" / "all" / "synthworld.json").stat().st_mtime
+    train_demo(DemoConfig(**{**cfg.__dict__, "minutes": 0.05}))
+    assert (tmp_path / "data" / "all" / "synthworld.json").stat().st_mtime == before
+
+
+def test_train_demo_rejects_bad_settings(tmp_path):
+    from backend.synthworld.train_demo import DemoConfig, train_demo
+
+    with pytest.raises(UserError, match="--n"):
+        train_demo(DemoConfig(out=tmp_path / "b", n_places=10, data_dir=tmp_path / "d"))
+    with pytest.raises(UserError, match="patch"):
+        train_demo(DemoConfig(out=tmp_path / "b", size=40, patch=16, data_dir=tmp_path / "d"))
