@@ -7,6 +7,7 @@ missing asset); ``pigeon`` prints it as one line, with no traceback, and exits 2
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Iterable, TypeVar
 
@@ -32,3 +33,48 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr,
                 dynamic_ncols=True, mininterval=0.5)
+
+
+# argparse ``type=`` checkers: a bad value becomes argparse's one-line usage error.
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1."""
+    v = int(_number(text, int))
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    v = _number(text, float)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {v}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    """A finite number >= 0."""
+    v = _number(text, float)
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {v}")
+    return v
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1."""
+    v = _number(text, float)
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {v}")
+    return v

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from backend.cliutil import UserError, add_command
+from backend.cliutil import UserError, add_command, fraction, nonneg_float, positive_int
 from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
 
 
@@ -99,34 +99,10 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     return run_ablate_command(args)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
 
 
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 < v < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {v}")
-    return v
 
 
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v >= 0.0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -151,8 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "--seed 0 --out synth/split")
     p.add_argument("csv", help="dataset CSV to split")
     add_dataset_options(p)
-    p.add_argument("--test-frac", type=_fraction, default=0.1, help="share of test points")
-    p.add_argument("--min-km", type=_nonneg_float, default=1.0,
+    p.add_argument("--test-frac", type=fraction, default=0.1, help="share of test points")
+    p.add_argument("--min-km", type=nonneg_float, default=1.0,
                    help="smallest test-to-train distance in km (default 1)")
     p.add_argument("--seed", type=int, default=0, help="shuffle seed")
     p.add_argument("--out", required=True, help="folder for train.csv, test.csv, split.json")
@@ -165,9 +141,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="dataset CSV")
     add_dataset_options(p)
     p.add_argument("--out", default=None, help="report folder (default: print only)")
-    p.add_argument("--limit", type=_positive_int, default=None, help="first N locations only")
-    p.add_argument("--batch-size", type=_positive_int, default=16, help="locations per batch")
-    p.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N locations only")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="locations per batch")
+    p.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -196,20 +172,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="base backbone weights: open_clip tag or checkpoint (default: random)")
     p.add_argument("--contrastive-weights", default=None,
                    help="checkpoint after contrastive pretraining (default: pretrain here)")
-    p.add_argument("--pretrain-epochs", type=_positive_int, default=None,
+    p.add_argument("--pretrain-epochs", type=positive_int, default=None,
                    help="epochs of contrastive pretraining (default: --epochs)")
     p.add_argument("--geocells", default=None,
                    help="semantic geocells.json (default: built from the training points)")
-    p.add_argument("--cell-min", type=_positive_int, default=30,
+    p.add_argument("--cell-min", type=positive_int, default=30,
                    help="semantic geocells built here: MIN points per cell (default 30)")
-    p.add_argument("--cell-max", type=_positive_int, default=60,
+    p.add_argument("--cell-max", type=positive_int, default=60,
                    help="semantic geocells built here: MAX points per cell (default 60)")
-    p.add_argument("--grid-bands", type=_positive_int, default=18,
+    p.add_argument("--grid-bands", type=positive_int, default=18,
                    help="latitude bands of the plain equal-area grid (default 18, ~410 cells)")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="epochs per rung")
-    p.add_argument("--batch-size", type=_positive_int, default=256, help="training batch")
-    p.add_argument("--limit", type=_positive_int, default=None, help="test locations")
-    p.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs per rung")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="training batch")
+    p.add_argument("--limit", type=positive_int, default=None, help="test locations")
+    p.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="seed for training and bootstrap")
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument("--on-bad-row", choices=("fail", "skip"), default="fail",

@@ -16,24 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from backend.model.captions import KOPPEN_WORDS, MONTHS, compass_word
+
 CLAUSE_P = 0.6
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-COMPASS = ("north", "east", "south", "west")
-KOPPEN_WORDS = {
-    "Af": "tropical rainforest", "Am": "tropical monsoon", "Aw": "tropical savanna",
-    "BWh": "hot desert", "BWk": "cold desert", "BSh": "hot semi-arid", "BSk": "cold semi-arid",
-    "Csa": "hot-summer Mediterranean", "Csb": "warm-summer Mediterranean",
-    "Csc": "cold-summer Mediterranean", "Cwa": "monsoon-influenced humid subtropical",
-    "Cwb": "subtropical highland", "Cwc": "cold subtropical highland",
-    "Cfa": "humid subtropical", "Cfb": "temperate oceanic", "Cfc": "subpolar oceanic",
-    "Dsa": "hot dry-summer continental", "Dsb": "warm dry-summer continental",
-    "Dsc": "dry-summer subarctic", "Dsd": "very cold dry-summer subarctic",
-    "Dwa": "monsoon hot-summer continental", "Dwb": "monsoon warm-summer continental",
-    "Dwc": "monsoon subarctic", "Dwd": "very cold monsoon subarctic",
-    "Dfa": "hot-summer humid continental", "Dfb": "warm-summer humid continental",
-    "Dfc": "subarctic", "Dfd": "very cold subarctic", "ET": "tundra", "EF": "ice cap",
-}
 
 
 def place_facts(lat: Any, lng: Any, lookup: Any = None) -> list[dict[str, Any]]:
@@ -74,7 +59,7 @@ def caption(facts: dict[str, Any], *, heading_deg: float | None, month: int | No
     if side in ("left", "right") and rng.random() < CLAUSE_P:
         clauses.append(f"Cars drive on the {side}.")
     if heading_deg is not None and rng.random() < CLAUSE_P:
-        clauses.append(f"The photo faces {COMPASS[round(heading_deg / 90.0) % 4]}.")
+        clauses.append(f"The photo faces {compass_word(heading_deg)}.")
     if month is not None and 1 <= month <= 12 and rng.random() < CLAUSE_P:
         clauses.append(f"It was taken in {MONTHS[month - 1]}.")
     order = rng.permutation(len(clauses))

@@ -13,27 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {v}")
-    return v
+from backend.cliutil import UserError, add_command, positive_float, positive_int
 
 
 def _cmd_make(args: argparse.Namespace) -> int:
@@ -98,13 +78,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(inner, "make", help="sample GeoGuessr-like places and render 4 views each "
                     "(generic dataset CSV + JPEGs + synthworld.json)",
                     example="pigeon synthworld make --n 1000 --out data/synth --seed 0 --size 64")
-    p.add_argument("--n", type=_positive_int, required=True, help="number of places")
+    p.add_argument("--n", type=positive_int, required=True, help="number of places")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="decides places, months and pixels")
     p.add_argument("--size", type=int, default=64, help="view size in px (16-512, default 64)")
     p.add_argument("--supersample", type=int, default=2, choices=(1, 2, 3, 4),
                    help="anti-aliasing factor (default 2)")
-    p.add_argument("--workers", type=_positive_int, default=2, help="render processes")
+    p.add_argument("--workers", type=positive_int, default=2, help="render processes")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality (50-100)")
     p.add_argument("--force", action="store_true", help="overwrite an existing dataset")
     p.set_defaults(func=_cmd_make)
@@ -123,17 +103,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "open_clip ViT from scratch: the demo bundle",
                     example="pigeon synthworld train-demo --out bundles/demo --minutes 15")
     p.add_argument("--out", default="bundles/demo", help="bundle folder (default bundles/demo)")
-    p.add_argument("--minutes", type=_positive_float, default=15.0,
+    p.add_argument("--minutes", type=positive_float, default=15.0,
                    help="time budget of the backbone training (default 15)")
-    p.add_argument("--n", type=_positive_int, default=6000, help="SynthWorld places to render")
+    p.add_argument("--n", type=positive_int, default=6000, help="SynthWorld places to render")
     p.add_argument("--seed", type=int, default=0, help="data and training seed")
     p.add_argument("--size", type=int, default=64, help="view size in px (default 64)")
     p.add_argument("--data", default="data/synthworld-demo",
                    help="where the rendered dataset goes (reused when it matches)")
-    p.add_argument("--workers", type=_positive_int, default=2, help="render processes")
-    p.add_argument("--patch", type=_positive_int, default=16, help="ViT patch size (default 16)")
+    p.add_argument("--workers", type=positive_int, default=2, help="render processes")
+    p.add_argument("--patch", type=positive_int, default=16, help="ViT patch size (default 16)")
     p.add_argument("--pretrain-minutes", type=float, default=0.0,
                    help="contrastive caption pretraining before the main stage (default 0)")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)
