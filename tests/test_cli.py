@@ -42,3 +42,15 @@ def test_unknown_command_is_a_clear_error():
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_number_checkers_accept_and_refuse():
+    from backend.cliutil import fraction, nonneg_float, positive_float, positive_int
+
+    assert positive_int("3") == 3 and positive_float("0.5") == 0.5
+    assert nonneg_float("0") == 0.0 and fraction("0.1") == 0.1
+    for fn, bad in [(positive_int, "0"), (positive_int, "1.5"), (positive_float, "-1"),
+                    (positive_float, "inf"), (nonneg_float, "nan"), (fraction, "1"),
+                    (fraction, "x")]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            fn(bad)
