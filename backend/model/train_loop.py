@@ -100,6 +100,14 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 
     return perm[rank::world_size]
 
 
+def warmup_cosine(frac: float, warmup_frac: float) -> float:
+    """LR factor at progress ``frac`` in [0, 1] of a run (steps or a wall-clock budget):
+    linear warmup over the first ``warmup_frac``, then cosine decay to 0."""
+    if frac < warmup_frac:
+        return frac / warmup_frac
+    return 0.5 * (1.0 + math.cos(math.pi * (frac - warmup_frac) / (1.0 - warmup_frac)))
+
+
 def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0
                     ) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warmup for ``warmup_steps``, then cosine decay to 0 at ``total_steps``."""

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from backend.model.backbone import OPENAI_MEAN, OPENAI_STD, build_clip
+from backend.model.train_loop import warmup_cosine
 
 
 def tokenize(captions: Sequence[str], context_length: int) -> torch.Tensor:
@@ -111,9 +112,7 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
         elapsed = time.perf_counter() - t0
         if elapsed >= budget or (max_steps is not None and step >= max_steps):
             break
-        frac = elapsed / budget
-        scale = frac / warmup_frac if frac < warmup_frac else \
-            0.5 * (1.0 + math.cos(math.pi * (frac - warmup_frac) / (1 - warmup_frac)))
+        scale = warmup_cosine(elapsed / budget, warmup_frac)
         for g in opt.param_groups:
             g["lr"] = lr * max(scale, 0.02)
         if pos + batch_size > n:

@@ -15,7 +15,6 @@ Usage::
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ import torch
 from backend.model.backbone import Backbone, build_vision_tower
 from backend.model.heads import HeadsConfig, PigeonHeads, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
+from backend.model.train_loop import warmup_cosine
 from backend.synthworld.contrastive import normalise, random_shift
 
 
@@ -99,9 +99,7 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
         elapsed = time.perf_counter() - t0
         if elapsed >= budget or (max_steps is not None and step >= max_steps):
             break
-        frac = elapsed / budget
-        scale = frac / warmup_frac if frac < warmup_frac else \
-            0.5 * (1.0 + math.cos(math.pi * (frac - warmup_frac) / (1 - warmup_frac)))
+        scale = warmup_cosine(elapsed / budget, warmup_frac)
         for g in opt.param_groups:
             g["lr"] = lr * max(scale, 0.01)
         if pos + batch_size > len(order):
