@@ -19,7 +19,16 @@ from typing import Any
 
 from backend import __version__
 from backend.core.protocol import (
-    Ack, ClientInfo, Error, GuessMessage, Hello, Ping, Pong, Result, Round, Welcome,
+    Ack,
+    ClientInfo,
+    Error,
+    GuessMessage,
+    Hello,
+    Ping,
+    Pong,
+    Result,
+    Round,
+    Welcome,
     parse_message,
 )
 

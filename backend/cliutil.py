@@ -26,6 +26,18 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, *, help: str,
         epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def add_group(subparsers: argparse._SubParsersAction, name: str, *, help: str,
+              example: str) -> argparse._SubParsersAction:
+    """Add a command group (``pigeon NAME SUBCOMMAND``); returns where its subcommands go.
+
+    Given without a subcommand, ``pigeon NAME`` prints the group's help (``bot.cli.main``
+    reads ``group_parser``).
+    """
+    group = add_command(subparsers, name, help=help, example=example)
+    group.set_defaults(group_parser=group)
+    return group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
+
+
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
              unit: str = "it") -> Iterable[T]:
     """A tqdm progress bar on stderr (quiet when stderr is not a terminal and PIGEON_QUIET=1)."""

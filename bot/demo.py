@@ -66,7 +66,7 @@ def ensure_bundle(bundle: Path, steps: Steps) -> Path:
         return bundle
     if bundle != DEMO_BUNDLE:
         raise UserError(f"no model bundle at {bundle} (bundle.json missing)")
-    steps(f"the demo bundle is missing: training it now with `pigeon synthworld train-demo` "
+    steps("the demo bundle is missing: training it now with `pigeon synthworld train-demo` "
           "(about 15 minutes on 2 cores)")
     from bot.cli import main as pigeon_main
 

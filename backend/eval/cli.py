@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from backend.cliutil import UserError, add_command, fraction, nonneg_float, positive_int
+from backend.cliutil import UserError, add_command, add_group, fraction, nonneg_float, positive_int
 from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
 
 
@@ -107,10 +107,8 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pigeon data check|split``, ``pigeon eval`` and ``pigeon ablate``."""
-    group = add_command(sub, "data", help="check and split dataset CSVs",
+    inner = add_group(sub, "data", help="check and split dataset CSVs",
                         example="pigeon data check synth/test.csv")
-    group.set_defaults(group_parser=group)
-    inner = group.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
 
     p = add_command(inner, "check", help="validate a dataset and list its bad rows by line",
                     example="pigeon data check osv5m/test.csv --split test")

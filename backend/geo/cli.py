@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.cliutil import UserError, add_command, progress
+from backend.cliutil import UserError, add_command, add_group, progress
 from backend.core.geodesy import CoordinateError
 
 BATCH = 20_000
@@ -197,10 +197,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pigeon geo {lookup,sample}``."""
-    group = add_command(subparsers, "geo", help="offline geographic lookups and point sampling",
+    sub = add_group(subparsers, "geo", help="offline geographic lookups and point sampling",
                         example="pigeon geo lookup 48.8566 2.3522")
-    group.set_defaults(group_parser=group)
-    sub = group.add_subparsers(dest="geo_command", metavar="SUBCOMMAND")
 
     lk = add_command(sub, "lookup", help="country, admin-1, climate, elevation, places... of "
                      "a point (or a CSV of points)",

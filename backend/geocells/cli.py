@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.cliutil import UserError, add_command, progress
+from backend.cliutil import UserError, add_command, add_group, progress
 from backend.core.geodesy import CoordinateError
 
 CELLS_FILE = "geocells.json"
@@ -119,10 +119,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pigeon geocells {build,info,assign}``."""
-    group = add_command(subparsers, "geocells", help="build and query semantic geocells",
+    sub = add_group(subparsers, "geocells", help="build and query semantic geocells",
                         example="pigeon geocells build --points train.csv --out cells/")
-    group.set_defaults(group_parser=group)
-    sub = group.add_subparsers(dest="geocells_command", metavar="SUBCOMMAND")
 
     b = add_command(sub, "build", help="build geocells from a points file and admin polygons",
                     example="pigeon geocells build --points train.csv --out cells/ "

@@ -19,14 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command
-
-
-def _group(sub: argparse._SubParsersAction, name: str, help: str, example: str
-           ) -> argparse._SubParsersAction:
-    p = add_command(sub, name, help=help, example=example)
-    p.set_defaults(group_parser=p)
-    return p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+from backend.cliutil import UserError, add_command, add_group
 
 
 def _weights_list(args: argparse.Namespace) -> int:
@@ -137,7 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from backend.model.pretrain import add_pretrain_arguments
     from backend.model.train_heads import add_train_arguments
 
-    w = _group(sub, "weights", "backbone configs and weights", "pigeon weights list")
+    w = add_group(sub, "weights", help="backbone configs and weights", example="pigeon weights list")
     p = add_command(w, "list", help="shipped backbone configs and their open_clip tags",
                     example="pigeon weights list")
     p.add_argument("--json", action="store_true")
@@ -180,7 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_pretrain_arguments(p)
     p.set_defaults(func=_pretrain)
 
-    b = _group(sub, "bundle", "model bundles", "pigeon bundle info bundles/v1")
+    b = add_group(sub, "bundle", help="model bundles", example="pigeon bundle info bundles/v1")
     p = add_command(b, "make", help="assemble a bundle from a training run",
                     example="pigeon bundle make --run runs/heads --geocells "
                             "cells/geocells.json --out bundles/v1")

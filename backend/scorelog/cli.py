@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from backend.cliutil import UserError, add_command, progress
+from backend.cliutil import UserError, add_command, add_group, progress
 from backend.core.protocol import SOURCES
 from backend.scorelog.db import ROUND_COLUMNS, RoundRecord, ScoreLog, default_db_path
 from backend.scorelog.schema import SchemaError
@@ -162,10 +162,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pigeon scores list | summary | export``."""
-    group = add_command(sub, "scores", help="read the score log (list, summary, export)",
+    inner = add_group(sub, "scores", help="read the score log (list, summary, export)",
                         example="pigeon scores summary --source arena")
-    group.set_defaults(group_parser=group)
-    inner = group.add_subparsers(dest="scores_command", metavar="SUBCOMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="score log file (default $PIGEON_SCORES_DB or "

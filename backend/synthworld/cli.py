@@ -13,7 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command, positive_float, positive_int
+from backend.cliutil import UserError, add_command, add_group, positive_float, positive_int
 
 
 def _cmd_make(args: argparse.Namespace) -> int:
@@ -70,10 +70,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pigeon synthworld make|render|train-demo``."""
-    group = add_command(sub, "synthworld", help="geo-grounded synthetic panoramas and the demo "
+    inner = add_group(sub, "synthworld", help="geo-grounded synthetic panoramas and the demo "
                         "model", example="pigeon synthworld make --n 1000 --out data/synth")
-    group.set_defaults(group_parser=group)
-    inner = group.add_subparsers(dest="synthworld_command", metavar="SUBCOMMAND")
 
     p = add_command(inner, "make", help="sample GeoGuessr-like places and render 4 views each "
                     "(generic dataset CSV + JPEGs + synthworld.json)",

@@ -13,14 +13,12 @@ import argparse
 import json
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command
+from backend.cliutil import UserError, add_command, add_group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = add_command(subparsers, "experiment", help="blind human-vs-bot experiments",
+    sub = add_group(subparsers, "experiment", help="blind human-vs-bot experiments",
                         example="pigeon experiment create --out runs/exp1 --participants 12")
-    group.set_defaults(group_parser=group)
-    sub = group.add_subparsers(dest="experiment_command", metavar="SUBCOMMAND")
     c = add_command(sub, "create", help="make a counterbalanced design with participant codes",
                     example="pigeon experiment create --out runs/exp1 --participants 12 "
                             "--opponents bot,replay --games-per-opponent 2")

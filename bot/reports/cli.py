@@ -10,16 +10,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command
+from backend.cliutil import UserError, add_command, add_group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.choices.get("scores")
     if group is None:   # the score log's commands are not registered: a group of our own
-        group = add_command(subparsers, "scores", help="score log reports",
+        inner = add_group(subparsers, "scores", help="score log reports",
                             example="pigeon scores report --out reports/")
-        group.set_defaults(group_parser=group)
-        inner = group.add_subparsers(dest="scores_command", metavar="SUBCOMMAND")
     else:
         inner = next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
     p = add_command(inner, "report", help="figures with 95 %% intervals and a PNG plot",
