@@ -3,6 +3,7 @@ on the bundle and offers the bot as an opponent; one duel round against it over 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -57,3 +58,21 @@ def test_pigeon_arena_with_model_plays_the_bot(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert "pigeon arena: http://" in out
+
+
+@pytest.mark.slow
+def test_start_backend_takes_a_token_that_begins_with_a_dash(tmp_path):
+    # CI once failed when a random token came out as "-...": `--token -x` reads as an option.
+    from backend.client import BackendClient
+    from backend.model.bundle import make_tiny_bundle
+    from bot.arena.launch import start_backend
+
+    bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells())
+    token = "-begins-with-a-dash-0123"
+    async def pair(url):
+        async with BackendClient(url, token) as client:
+            return client.welcome
+
+    with start_backend(bundle, token=token, extra_args=["--no-db"]) as backend:
+        assert backend.token == token
+        assert asyncio.run(pair(backend.url)) is not None

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -83,7 +82,7 @@ def test_screen_bot_plays_a_round_of_the_arena_on_a_virtual_screen(
                            timeout=10)
             proc = _pigeon("play", "--screen", "--rounds", "1", "--region",
                            f"0,0,{WIDTH // 2},{HEIGHT // 2}", "--window", "--backend", backend.url,
-                           "--token", backend.token, "--map", "arena-test", env=env)
+                           f"--token={backend.token}", "--map", "arena-test", env=env)
         finally:
             chrome.terminate()
             chrome.wait(10)

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.core import protocol as p
 from backend.server import Limits, run_server_in_thread, serve
-from backend.server.auth import OriginPolicy, check_token_text, token_matches
+from backend.server.auth import OriginPolicy, check_token_text, new_token, token_matches
 from tests.server_fixtures import (
     FakePredictor,
     b64,
@@ -202,6 +202,15 @@ def test_token_and_origin_helpers():
     assert policy.allows("http://127.0.0.1:8080") and not policy.allows(None)
     with pytest.raises(ValueError, match="not an origin"):
         OriginPolicy.parse(["evil.example"])
+
+
+def test_new_tokens_never_start_with_a_dash():
+    # A token is pasted after --token on command lines; "-..." would read as an option.
+    # Without the guard one token in 64 starts with "-": 2000 draws would all but surely show one.
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not any(t.startswith("-") for t in tokens)
+    assert all(len(t) == 22 for t in tokens)
 
 
 def test_client_limit_in_flight_limit_and_duplicates():

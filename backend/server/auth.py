@@ -29,8 +29,15 @@ NO_ORIGIN = "none"
 
 
 def new_token() -> str:
-    """A fresh pairing token: 22 URL-safe characters (128 random bits)."""
-    return secrets.token_urlsafe(16)
+    """A fresh pairing token: 22 URL-safe characters (128 random bits).
+
+    Never starts with ``-``: users paste it after ``--token`` on a command line, where a
+    leading dash would be read as an option (one token in 64 would break).
+    """
+    while True:
+        token = secrets.token_urlsafe(16)
+        if not token.startswith("-"):
+            return token
 
 
 def token_matches(expected: str, given: object) -> bool:

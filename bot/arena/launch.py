@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.server.auth import new_token
 from bot.arena.dataset import ArenaDataset
 
 
@@ -218,10 +218,10 @@ def start_backend(bundle: str | Path, *, port: int = 0, token: str | None = None
         RuntimeError: the server exited or did not come up in time.
     """
     port = port or free_port()
-    token = token or secrets.token_urlsafe(16)
+    token = token or new_token()
     env = {**os.environ, "PIGEON_TOKEN": token, "PIGEON_QUIET": "1"}
     cmd = [sys.executable, "-m", "bot", "serve", "--model", str(bundle), "--port", str(port),
-           "--token", token, *(extra_args or [])]
+           f"--token={token}", *(extra_args or [])]  # "=": a token may begin with "-"
     proc = subprocess.Popen(cmd, env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s=timeout_s, proc=proc)
