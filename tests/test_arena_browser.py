@@ -156,13 +156,22 @@ def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
     page.goto(f"{arena.url}play/{live.game.id}?t={token}")
     page.wait_for_selector("[data-qa=panorama][data-view-ready=true]")
     page.close(run_before_unload=True)   # pagehide → sendBeacon(leave)
+    # the countdown may end the round before the beacon lands, and the arena's thread writes
+    # the log just after it changes the game: wait for all three
+    log_path = Path(live.log_file.name)
+
+    def settled() -> bool:
+        return bool(live.game.rounds[0].ended_at and not live.game.player(me.id).connected
+                    and "player_left" in log_path.read_text()
+                    and "round_ended" in log_path.read_text())
+
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not live.game.rounds[0].ended_at:
+    while time.monotonic() < deadline and not settled():
         time.sleep(0.1)
     r1 = live.game.rounds[0]
     assert r1.ended_at is not None and r1.guesses[me.id].timed_out
     assert not live.game.player(me.id).connected
-    log = [json.loads(x) for x in Path(live.log_file.name).read_text().splitlines()]
+    log = [json.loads(x) for x in log_path.read_text().splitlines()]
     kinds = [e["event"] for e in log]
     assert "player_left" in kinds and "round_ended" in kinds
     ended = [e for e in log if e["event"] == "round_ended"][0]
