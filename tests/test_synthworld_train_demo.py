@@ -24,9 +24,9 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     from backend.model.bundle import load_bundle
     from backend.synthworld.train_demo import DemoConfig, train_demo
 
-    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, n_places=240, seed=3, size=32,
-                     patch=16, data_dir=tmp_path / "data", workers=1, arena_places=5,
-                     n_boot=20)
+    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, pretrain_minutes=0.05, n_places=240,
+                     seed=3, size=32, patch=16, data_dir=tmp_path / "data", workers=1,
+                     arena_places=5, n_boot=20)
     result = train_demo(cfg)
     bundle = load_bundle(result.bundle)
     assert bundle.num_cells >= 2
@@ -34,14 +34,25 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     assert "best constant guess" in recipe and "demo bundle (PIGEON pipeline)" in recipe
     record = json.loads((result.bundle / "demo_metrics.json").read_text())
     assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == 240
+    # the contrastive stage ran, was checked zero-shot, and left both towers for the ladder
+    pre = record["pretrain"]
+    assert pre["steps"] >= 1 and pre["zero_shot_classes"] >= 2
+    assert 0.0 <= pre["zero_shot_country_top1"] <= 1.0
+    assert "Zero-shot country accuracy" in recipe
+    from backend.model.weights import load_clip_model
+
+    for name in ("init-clip.pt", "pretrain-clip.pt"):
+        clip, _, _ = load_clip_model("pigeon-tiny", tmp_path / "data" / "work" / name)
+        assert hasattr(clip, "encode_text")
     rows = [r for r in record["metrics"] if r not in ("constant_pin", "n_test")]
     assert len(rows) == 3
     arena = (result.bundle / "arena_places" / "test.csv").read_text().splitlines()
     assert len(arena) == 6 and all(Path(result.bundle / "arena_places").glob("images/*.jpg"))
     # the same data folder is reused the second time (same seed, size and count)
     before = (tmp_path / "data" / "all" / "synthworld.json").stat().st_mtime
-    train_demo(DemoConfig(**{**cfg.__dict__, "minutes": 0.05}))
+    train_demo(DemoConfig(**{**cfg.__dict__, "minutes": 0.05, "pretrain_minutes": 0.0}))
     assert (tmp_path / "data" / "all" / "synthworld.json").stat().st_mtime == before
+    assert "Contrastive pretraining: skipped" in (result.bundle / "RECIPE.md").read_text()
 
 
 def test_train_demo_rejects_bad_settings(tmp_path):

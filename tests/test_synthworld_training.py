@@ -10,7 +10,12 @@ import torch
 
 from backend.model.registry import get_backbone_config
 from backend.synthworld.captions import caption
-from backend.synthworld.contrastive import normalise, pretrain_clip, random_shift
+from backend.synthworld.contrastive import (
+    normalise,
+    pretrain_clip,
+    random_shift,
+    zero_shot_accuracy,
+)
 from backend.synthworld.supervised import train_multitask
 
 FACTS = {"town": "Rennes", "admin1": "Bretagne", "country_name": "France", "koppen": "Cfb",
@@ -53,6 +58,35 @@ def test_contrastive_pretraining_runs_and_checks_inputs():
         pretrain_clip(_cfg(), imgs, caps[:3], minutes=1.0, batch_size=4)
     with pytest.raises(ValueError, match="images must be"):
         pretrain_clip(_cfg(32), imgs, caps, minutes=1.0, batch_size=4)
+
+
+class _ColourClip(torch.nn.Module):
+    """A stand-in CLIP: an image is its mean colour; a prompt names "red", "green" or "blue"."""
+
+    def encode_image(self, x):
+        return x.mean((2, 3))
+
+    def encode_text(self, tokens):
+        import open_clip
+
+        words = [open_clip.tokenizer.decode(t) for t in tokens]
+        return torch.tensor([[float(c in w) for c in ("red", "green", "blue")] for w in words])
+
+
+def test_zero_shot_accuracy_picks_the_best_matching_prompts():
+    cfg = {"text_cfg": {"context_length": 16}}
+    images = torch.zeros(3, 4, 4, 3, dtype=torch.uint8)
+    for i in range(3):
+        images[i, ..., i] = 255                      # a red, a green and a blue image
+    prompts = {"R": ["a red thing"], "G": ["a green thing", "green"], "B": ["blue"]}
+    model = _ColourClip()
+    assert zero_shot_accuracy(model, cfg, images, ["R", "G", "B"], prompts) == 1.0
+    assert zero_shot_accuracy(model, cfg, images, ["G", "B", "R"], prompts) == 0.0
+    assert zero_shot_accuracy(model, cfg, images, ["R", "G", "X"], prompts) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="labels"):
+        zero_shot_accuracy(model, cfg, images, ["R"], prompts)
+    with pytest.raises(ValueError, match="prompt"):
+        zero_shot_accuracy(model, cfg, images, ["R", "G", "B"], {"R": []})
 
 
 def test_multitask_training_lowers_the_loss():

@@ -4,7 +4,7 @@ Usage::
 
     pigeon synthworld make --n 1000 --out data/synth --seed 0 --size 64
     pigeon synthworld render 48.8566 2.3522 --month 6 --out paris.png
-    pigeon synthworld train-demo --out bundles/demo --minutes 15
+    pigeon synthworld train-demo --out bundles/demo --pretrain-minutes 3 --minutes 7
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import argparse
 import time
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command, add_group, positive_float, positive_int
+from backend.cliutil import (
+    UserError,
+    add_command,
+    add_group,
+    nonneg_float,
+    positive_float,
+    positive_int,
+)
+from backend.synthworld.train_demo import DemoConfig
 
 
 def _cmd_make(args: argparse.Namespace) -> int:
@@ -57,7 +65,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_demo(args: argparse.Namespace) -> int:
-    from backend.synthworld.train_demo import DemoConfig, train_demo
+    from backend.synthworld.train_demo import train_demo
 
     cfg = DemoConfig(out=Path(args.out), minutes=args.minutes, n_places=args.n,
                      seed=args.seed, size=args.size, data_dir=Path(args.data),
@@ -99,10 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(inner, "train-demo", help="the whole pipeline on SynthWorld with a tiny "
                     "open_clip ViT from scratch: the demo bundle",
-                    example="pigeon synthworld train-demo --out bundles/demo --minutes 15")
+                    example="pigeon synthworld train-demo --out bundles/demo "
+                    "--pretrain-minutes 3 --minutes 7")
     p.add_argument("--out", default="bundles/demo", help="bundle folder (default bundles/demo)")
-    p.add_argument("--minutes", type=positive_float, default=15.0,
-                   help="time budget of the backbone training (default 15)")
+    p.add_argument("--minutes", type=positive_float, default=DemoConfig.minutes,
+                   help="time budget of the multi-task stage (backbone + heads; default "
+                   f"{DemoConfig.minutes:g})")
     p.add_argument("--n", type=positive_int, default=6000, help="SynthWorld places to render")
     p.add_argument("--seed", type=int, default=0, help="data and training seed")
     p.add_argument("--size", type=int, default=64, help="view size in px (default 64)")
@@ -110,8 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where the rendered dataset goes (reused when it matches)")
     p.add_argument("--workers", type=positive_int, default=2, help="render processes")
     p.add_argument("--patch", type=positive_int, default=16, help="ViT patch size (default 16)")
-    p.add_argument("--pretrain-minutes", type=float, default=0.0,
-                   help="contrastive caption pretraining before the main stage (default 0)")
+    p.add_argument("--pretrain-minutes", type=nonneg_float, default=DemoConfig.pretrain_minutes,
+                   help="contrastive caption pretraining before the multi-task stage (default "
+                   f"{DemoConfig.pretrain_minutes:g}; 0 skips it)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)

@@ -10,7 +10,9 @@ horizontal flips (a flip swaps the driving side).
 
 Usage::
 
-    model, cfg, stats = pretrain_clip(cfg, images_uint8, captions, minutes=8, seed=0)
+    model, stats = pretrain_clip(cfg, images_uint8, captions, minutes=8, seed=0)
+    acc = zero_shot_accuracy(model, cfg, val_images_uint8, val_countries,
+                             {c: [ZERO_SHOT_TEMPLATE.format(c)] for c in countries})
     save_clip_checkpoint(model, cfg, "clip.pt", config_name="synthworld-tiny",
                          source={"trained_by": "backend.synthworld.contrastive"}, extra=stats)
 """
@@ -150,3 +152,43 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
                         "schedule": "cosine over the wall-clock budget", "seed": seed,
                         "minutes": minutes}}
     return model, stats
+
+
+ZERO_SHOT_TEMPLATE = "A Street View photo in {}."
+
+
+def zero_shot_accuracy(model: torch.nn.Module, model_cfg: dict[str, Any], images: torch.Tensor,
+                       labels: Sequence[str], prompts: dict[str, Sequence[str]], *,
+                       batch_size: int = 256) -> float:
+    """Top-1 zero-shot accuracy: each image goes to the class whose prompts it matches best.
+
+    The CLIP way of asking what the two towers learnt together, with no head trained on top
+    (StreetCLIP reports its country accuracy this way). A class is the normalised mean of its
+    prompts' text embeddings (CLIP's prompt ensembling); ``labels`` are the true class names
+    of ``images`` (``[N, H, W, 3]`` uint8), and a label with no prompts counts as a miss.
+
+    Raises:
+        ValueError: no classes, a class without prompts, or labels that do not line up.
+    """
+    if not prompts or any(len(v) == 0 for v in prompts.values()):
+        raise ValueError("zero-shot needs at least one class, each with at least one prompt")
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if len(images) == 0:
+        return float("nan")
+    ctx = int(model_cfg["text_cfg"].get("context_length", 77))
+    classes = list(prompts)
+    index = {name: i for i, name in enumerate(classes)}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        text = torch.stack([F.normalize(F.normalize(model.encode_text(tokenize(
+            list(prompts[c]), ctx)), dim=-1).mean(0), dim=0) for c in classes])
+        hits = 0
+        for i in range(0, len(images), batch_size):
+            img = F.normalize(model.encode_image(normalise(images[i:i + batch_size])), dim=-1)
+            pred = (img @ text.t()).argmax(1).tolist()
+            hits += sum(int(p == index.get(lab, -1))
+                        for p, lab in zip(pred, labels[i:i + batch_size], strict=True))
+    model.train(was_training)
+    return hits / len(images)

@@ -9,6 +9,7 @@ Usage::
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,32 @@ def _copy_arena_places(cfg: Any, test: Any) -> None:
         encoding="utf-8")
 
 
+def _pretrain_line(pre: dict[str, Any] | None) -> str:
+    """The recipe's bullet on the contrastive stage (or that it was skipped)."""
+    if not pre:
+        return ("* Contrastive pretraining: skipped (`--pretrain-minutes 0`); the tower starts "
+                "from random weights.\n")
+    from backend.synthworld.captions import CLAUSE_P
+
+    p = pre["params"]
+    return (f"""* Contrastive pretraining (PIGEON's first stage): image and text towers on PIGEON-style
+  captions of every training view (town, region, country; climate, driving side, direction,
+  month clauses each kept with p {CLAUSE_P:g}), CLIP loss with identical captions counted as positives,
+  AdamW lr {p['lr']:g} wd {p['weight_decay']:g}, batch {p['batch_size']}, cosine over a \
+{p['minutes']}-minute budget, +-{p['shift_px']} px shifts, no flips: {pre['steps']} steps,
+  {pre['images_seen']} views ({pre['epochs']} epochs) at {pre['images_per_s']} views/s; loss \
+{pre['loss_first']:.2f} -> {pre['loss_last']:.2f}
+  (ln {p['batch_size']} = {math.log(p['batch_size']):.2f} is chance). Zero-shot country \
+accuracy on the validation views,
+  no head trained ({pre['zero_shot_classes']} countries): \
+{100 * pre['zero_shot_country_top1']:.1f} % naming each country by up to 32 of
+  its training captions, {100 * pre.get('zero_shot_template_top1', float('nan')):.1f} % \
+by the template "A Street View photo in <country>.", vs
+  {100 * pre['zero_shot_majority_top1']:.1f} % for always answering \
+{pre['zero_shot_majority_country']}. The image tower starts the next stage.
+""")
+
+
 def write_recipe(cfg: Any, record: dict[str, Any], table: str) -> Path:
     """Write ``demo_metrics.json`` and ``RECIPE.md`` into the bundle."""
     out = Path(cfg.out)
@@ -107,8 +134,9 @@ Made by:
 {record['command'] or 'pigeon synthworld train-demo'}
 ```
 
-i.e. `pigeon synthworld train-demo --out {cfg.out} --minutes {cfg.minutes} --n {cfg.n_places} \\
---seed {cfg.seed} --size {cfg.size}` (code: `backend/synthworld/train_demo.py`).
+i.e. `pigeon synthworld train-demo --out {cfg.out} --pretrain-minutes {cfg.pretrain_minutes} \\
+--minutes {cfg.minutes} --n {cfg.n_places} --seed {cfg.seed} --size {cfg.size}` (code:
+`backend/synthworld/train_demo.py`).
 
 * Data: SynthWorld, {cfg.n_places} GeoGuessr-like places (`backend.geo.sampler`, seed {cfg.seed}),
   4 views of {cfg.size}x{cfg.size} px each; split with `backend.eval.split` (test share
@@ -119,7 +147,7 @@ i.e. `pigeon synthworld train-demo --out {cfg.out} --minutes {cfg.minutes} --n {
 * Backbone: open_clip ViT from scratch — image {cfg.size}, patch {cfg.patch}, width 128, 4 layers,
   head width 32 (`pigeon-tiny` with patch {cfg.patch}); embedding = mean of the last hidden states,
   panorama = mean of the 4 views.
-* Training: {f'contrastive pretraining {cfg.pretrain_minutes:.1f} min, then ' if cfg.pretrain_minutes > 0 else ''}PIGEON multi-task loss (haversine label smoothing tau 75 km,
+{_pretrain_line(record.get("pretrain"))}* Multi-task training: PIGEON's loss (haversine label smoothing tau 75 km,
   regressions x8, Köppen x2, month x1), all layers, AdamW lr 1e-3 wd 0.05, batch 128, cosine
   over a {cfg.minutes}-minute wall-clock budget, +-3 px shifts, no flips: {tr['steps']} steps,
   {tr['images_seen']} views seen ({tr['epochs']} epochs) at {tr['images_per_s']} views/s,
