@@ -25,8 +25,9 @@ import signal
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from backend.cliutil import UserError, add_command
 from backend.core.geodesy import haversine_km
@@ -137,7 +138,7 @@ def check_against_log(game: Any, bot_id: str, logged: dict[int, dict[str, Any]])
         d_pin = float(haversine_km(g.lat, g.lng, row["guess_lat"], row["guess_lng"]))
         if d_pin > 0.01:
             problems.append(f"round {rnd.number}: arena pin and logged guess are {d_pin:.3f} km apart")
-        if row.get("score") is None or int(round(row["score"])) != int(g.score):
+        if row.get("score") is None or round(row["score"]) != int(g.score):
             problems.append(f"round {rnd.number}: score {g.score} vs logged {row.get('score')}")
         if row.get("distance_km") is None or abs(row["distance_km"] - g.distance_km) > 0.05:
             problems.append(f"round {rnd.number}: distance {g.distance_km:.2f} vs logged "
@@ -219,7 +220,7 @@ def run_demo(args: Any, say: Callable[[str], None] = print) -> int:
     if opponent == "auto":
         opponent = "replay" if has_recorded_person(logs) else "baseline"
     steps(f"starting the backend on {bundle} (score log {db})")
-    with start_backend(bundle, extra_args=["--db", str(db)]) as backend:
+    with start_backend(bundle, extra_args=["--db", str(db), "--log-level", "warning"]) as backend:
         steps(f"starting the arena on held-out places {places}")
         with start_arena(places, log_dir=logs, baseline_delay_s=1.5) as arena:
             steps(f"launching Chromium with the extension ({'headless' if headless else 'window'})"
