@@ -15,7 +15,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Self
 
 from backend import __version__
 from backend.core.protocol import (
@@ -56,11 +56,11 @@ class BackendClient:
         self._ws: Any = None
         self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> "BackendClient":
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def connect(self) -> Welcome:

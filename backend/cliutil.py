@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 T = TypeVar("T")
 

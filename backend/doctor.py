@@ -73,8 +73,8 @@ def check_chromium() -> Check:
     for path in ("/usr/lib/chromium/chromium", "/usr/bin/chromium", shutil.which("chromium")):
         if path and os.path.exists(path):
             try:
-                ver = subprocess.run([path, "--version"], capture_output=True, text=True,
-                                     timeout=20).stdout.strip()
+                ver = subprocess.run([path, "--version"], check=False, capture_output=True,
+                                     text=True, timeout=20).stdout.strip()
             except (OSError, subprocess.SubprocessError):
                 ver = "version unknown"
             return Check("chromium", "ok", f"{path} ({ver})")
@@ -88,7 +88,8 @@ def check_node() -> Check:
     if not node:
         return Check("node", "warn", "node not found: the extension's JS unit tests need "
                      "Node.js >= 18 (`sudo apt-get install nodejs`)", required=False)
-    ver = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    ver = subprocess.run([node, "--version"], check=False, capture_output=True,
+                         text=True).stdout.strip()
     return Check("node", "ok", f"{node} {ver}", required=False)
 
 

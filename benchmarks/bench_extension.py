@@ -38,7 +38,7 @@ GOAL_MS = 1500.0
 
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 async def run_duel(session, arena, rounds: int, views: int) -> dict:

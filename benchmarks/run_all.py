@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     for script in scripts:
         print(f"==> {script.name}", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                              cwd=REPO)
+        proc = subprocess.run([sys.executable, str(script)], check=False, capture_output=True,
+                              text=True, cwd=REPO)
         took = time.perf_counter() - t0
         sys.stdout.write(proc.stdout)
         if proc.returncode != 0:

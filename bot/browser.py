@@ -82,7 +82,7 @@ class ExtensionSession:
                     try:
                         await asyncio.wait_for(w.evaluate("1"), 2.0)
                         return w
-                    except Exception:  # a stopped worker's handle: wait for the new one
+                    except Exception:  # noqa: BLE001, S110 - a stopped worker: wait for the new one
                         pass
             await asyncio.sleep(0.1)
         raise TimeoutError("the extension's service worker did not start")

@@ -129,7 +129,7 @@ def test_duel_against_scripted_opponent_logs_everything(dataset, tmp_path):
                     await c.post(f"{base}/next", headers=hdr)
                 await asyncio.sleep(0.03)
             assert live.game.phase == "finished" and live.game.winner == me.id
-            opp = [p for p in live.game.players if p.id != me.id][0]
+            opp = next(p for p in live.game.players if p.id != me.id)
             assert opp.hp == 0 and me.hp == 6000
         finally:
             await c.close()
@@ -167,7 +167,7 @@ def test_missing_image_is_a_clear_404(dataset, tmp_path):
         c = await _client(dataset, tmp_path)
         hub = c.server.app[HUB]
         try:
-            live, me, token = hub.create_game(DuelRules(), opponent=ScriptedPlayer([None]))
+            live, _me, token = hub.create_game(DuelRules(), opponent=ScriptedPlayer([None]))
             live.game.current.location.images[1].unlink()  # deleted after the arena loaded it
             r = await c.get(f"/api/games/{live.game.id}/rounds/1/views/1?t={token}")
             assert r.status == 404 and "missing" in (await r.json())["error"]
@@ -195,7 +195,7 @@ def test_bot_with_the_backend_down_times_out_and_says_why(dataset, tmp_path):
                     break
                 await asyncio.sleep(0.05)
             assert live.game.rounds[0].ended_at is not None
-            bot_id = [p.id for p in live.game.players if p.id != me.id][0]
+            bot_id = next(p.id for p in live.game.players if p.id != me.id)
             assert live.game.rounds[0].guesses[bot_id].timed_out
             for _ in range(60):
                 if live.opponent_errors:

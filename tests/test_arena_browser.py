@@ -68,7 +68,7 @@ def test_person_plays_a_classic_round_through_the_ui(arena, browser):
     text = page.locator("#result-table").inner_text()
     gid = page.evaluate("document.body.dataset.gameId")
     game = arena.hub.games[gid].game
-    g = list(game.rounds[0].guesses.values())[0]
+    g = next(iter(game.rounds[0].guesses.values()))
     assert not g.timed_out and f"{g.distance_km:.1f} km" in text and str(g.score) in text
     page.click("[data-qa=play-next-round]")
     page.wait_for_function("document.body.dataset.round === '2'")
@@ -134,7 +134,7 @@ def test_duel_scripted_person_against_the_bot_ends_with_right_hp(arena, browser,
     assert "Game over" in title
     page.close()
     # the bot's guesses are the backend's, and each round's result reached the score log
-    bot_id = [p.id for p in game.players if p.id != me.id][0]
+    bot_id = next(p.id for p in game.players if p.id != me.id)
     assert [(g["lat"], g["lng"]) for g in bot.guesses] == [
         (r.guesses[bot_id].lat, r.guesses[bot_id].lng) for r in game.rounds]
     deadline = time.monotonic() + 10
@@ -174,7 +174,7 @@ def test_closing_the_tab_mid_round_is_recorded_as_timed_out(arena, browser):
     log = [json.loads(x) for x in log_path.read_text().splitlines()]
     kinds = [e["event"] for e in log]
     assert "player_left" in kinds and "round_ended" in kinds
-    ended = [e for e in log if e["event"] == "round_ended"][0]
+    ended = next(e for e in log if e["event"] == "round_ended")
     assert [g["timed_out"] for g in ended["guesses"] if g["player_id"] == me.id] == [True]
 
 
@@ -187,7 +187,7 @@ def test_missing_view_and_bad_rows_are_shown_on_the_page(tmp_path, browser):
         page.goto(a.url)
         page.wait_for_selector("#opponent option", state="attached")
         assert "1 bad rows skipped" in page.locator("#dataset-info").inner_text()
-        live, me, token = a.call(lambda: a.hub.create_game(DuelRules(), name="p",
+        live, _me, token = a.call(lambda: a.hub.create_game(DuelRules(), name="p",
                                                            opponent=ScriptedPlayer([None])))
         live.game.current.location.images[0].unlink()   # a view vanished from disk
         page.goto(f"{a.url}play/{live.game.id}?t={token}")

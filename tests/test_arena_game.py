@@ -32,8 +32,8 @@ def test_multiplier_table_and_damage():
         r.multiplier(0)
 
 
-@pytest.mark.parametrize("bad", [dict(start_hp=0), dict(multipliers=()), dict(countdown_s=-1),
-                                 dict(multipliers=(1.0, float("nan"))), dict(max_rounds=0)])
+@pytest.mark.parametrize("bad", [{"start_hp": 0}, {"multipliers": ()}, {"countdown_s": -1},
+                                 {"multipliers": (1.0, float("nan"))}, {"max_rounds": 0}])
 def test_bad_duel_rules_are_refused(bad):
     with pytest.raises(RulesError):
         DuelRules(**bad).check()
@@ -125,7 +125,7 @@ def test_duel_countdown_times_out_the_slow_player():
     ev = g.tick(17.0)
     ended = ev[0]
     assert ended["event"] == "round_ended"
-    gb = [x for x in ended["guesses"] if x["player_id"] == b.id][0]
+    gb = next(x for x in ended["guesses"] if x["player_id"] == b.id)
     assert gb["timed_out"] and b.hp < 6000
 
 

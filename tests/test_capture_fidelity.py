@@ -82,7 +82,7 @@ def test_captured_views_match_the_dataset_images(chromium_path, tmp_path, grid):
                 try:
                     await page.wait_for_function("document.body.dataset.phase === 'finished'",
                                                  timeout=90_000, polling=200)
-                except Exception:
+                except Exception:  # noqa: BLE001 - any timeout: say what the page shows
                     overlay = await page.evaluate("document.querySelector('#pigeon-bot-overlay')"
                                                   " ?.shadowRoot?.textContent || document.body.innerText")
                     raise AssertionError(f"no guess placed; page says: {overlay[:600]}")

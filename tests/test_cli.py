@@ -31,14 +31,15 @@ def test_doctor_runs_and_reports(capsys):
 
 
 def test_console_entry_point_help():
-    proc = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "bot", "--help"], check=False,
+                          capture_output=True, text=True)
     assert proc.returncode == 0
     assert "doctor" in proc.stdout
 
 
 def test_unknown_command_is_a_clear_error():
-    proc = subprocess.run([sys.executable, "-m", "bot", "frobnicate"], capture_output=True,
-                          text=True)
+    proc = subprocess.run([sys.executable, "-m", "bot", "frobnicate"], check=False,
+                          capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from backend.core.geodesy import (
-    EARTH_RADIUS_KM, PIGEON_EARTH_RADIUS_KM, CoordinateError, destination_point, haversine_km,
-    haversine_matrix_km, spherical_mean, validate_latlng, wrap_longitude,
+    EARTH_RADIUS_KM,
+    PIGEON_EARTH_RADIUS_KM,
+    CoordinateError,
+    destination_point,
+    haversine_km,
+    haversine_matrix_km,
+    spherical_mean,
+    validate_latlng,
+    wrap_longitude,
 )
 
 
@@ -57,7 +64,7 @@ def test_validation_messages():
         validate_latlng([1, 2], [1])
     with pytest.raises(CoordinateError, match="longitude"):
         validate_latlng(0, 200, wrap_lng=False)
-    lat, lng = validate_latlng([10, 20], [190, -180])
+    _lat, lng = validate_latlng([10, 20], [190, -180])
     np.testing.assert_allclose(lng, [-170, -180])
 
 

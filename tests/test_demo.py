@@ -29,7 +29,8 @@ def test_demo_plays_a_duel_and_its_figures_match_the_score_log(chromium_path, tm
     cmd = [sys.executable, "-m", "bot", "demo", "--bundle", str(bundle), "--places", str(places),
            "--out", str(out), "--timeout", "400"]
     for run in (1, 2):  # the second run finds the first run's logs: still no "recorded person"
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=480)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
+                              timeout=480)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "against the baseline opponent" in proc.stdout
         assert "logged rounds match" in proc.stdout and "MISMATCH" not in proc.stdout
@@ -46,7 +47,7 @@ def test_demo_without_arena_places_says_what_to_do(tmp_path):
 
     bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells(), seed=0)
     proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--bundle", str(bundle)],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "arena_places" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -72,8 +73,9 @@ def test_ctrl_c_stops_everything_cleanly(chromium_path, tmp_path):
             break
     assert any(x.startswith("round 1 ") for x in seen), "".join(seen)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
     assert "demo interrupted" in err and "Traceback" not in err, err[-2000:]
-    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], check=False, capture_output=True,
+                              text=True)
     assert leftover.stdout.strip() == "", "processes left running after Ctrl-C"

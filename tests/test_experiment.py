@@ -102,7 +102,7 @@ def test_blinded_game_question_and_report(tmp_path):
             hdr = {"X-Player-Token": g["token"]}
             base = f"/api/games/{g['game_id']}"
             st = await (await c.get(f"{base}/state", headers=hdr)).json()
-            other = [p for p in st["players"] if p["id"] != st["you"]][0]
+            other = next(p for p in st["players"] if p["id"] != st["you"])
             assert other["name"] == "opponent" and other["kind"] == "player"  # blinded
             assert st["experiment"]["question"] is None
             r = await c.post(f"{base}/answer", headers=hdr, json={"answer": "yes"})

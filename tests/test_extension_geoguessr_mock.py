@@ -231,8 +231,8 @@ def test_geoguessr_game_on_a_mock_site(chromium_path, tmp_path, mode):
     predictor = Predictor(load_bundle(make_tiny_bundle(tmp_path / "bundle", box_geocells())),
                           geo=None)
     db = tmp_path / "scores.sqlite"
-    args = [f"--host-resolver-rules=MAP www.geoguessr.com 127.0.0.1:{port}, "
-            f"MAP game-server.geoguessr.com 127.0.0.1:{port}", "--ignore-certificate-errors"]
+    args = [(f"--host-resolver-rules=MAP www.geoguessr.com 127.0.0.1:{port}, "
+            f"MAP game-server.geoguessr.com 127.0.0.1:{port}"), "--ignore-certificate-errors"]
     try:
         with run_server_in_thread(predictor, port=0, db_path=db) as srv:
             async def main():

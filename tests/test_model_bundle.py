@@ -96,8 +96,9 @@ def test_mismatched_geocells_rejected(tmp_path, fake_cells):
 
 
 def test_tiny_bundle_with_real_geocells(tmp_path):
-    from backend.geocells import Geocells
     from test_model_train_heads import make_geocells
+
+    from backend.geocells import Geocells
 
     cells = Geocells.load(make_geocells(tmp_path / "g.json"))
     b = load_bundle(make_tiny_bundle(tmp_path / "b", cells))

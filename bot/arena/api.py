@@ -153,7 +153,7 @@ async def state(request: web.Request) -> web.Response:
 
 
 async def view(request: web.Request) -> web.StreamResponse:
-    hub, live, _ = _auth(request)
+    _hub, live, _ = _auth(request)
     try:
         n, k = int(request.match_info["n"]), int(request.match_info["k"])
     except ValueError:

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from backend.server.auth import new_token
 from bot.arena.dataset import ArenaDataset
@@ -90,7 +90,7 @@ class RunningArena:
             self._thread.join(10)
             self._loop = None
 
-    def __enter__(self) -> RunningArena:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -169,7 +169,7 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
             loop.run_until_complete(runner.setup())
             loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
             arena._runner = runner
-        except BaseException as exc:  # hand the failure to the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - hand any failure to the caller's thread
             failure.append(exc)
             ready.set()
             return
@@ -202,7 +202,7 @@ class RunningBackend:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-    def __enter__(self) -> RunningBackend:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

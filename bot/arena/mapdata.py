@@ -51,7 +51,7 @@ def map_layer(level: str = "admin0") -> dict[str, Any]:
         from backend.geo.admin import AdminAreas
 
         areas = AdminAreas.load("admin0" if level == "admin0" else "admin1")
-    except Exception as exc:  # assets missing or the geo layer not installed
+    except Exception as exc:  # noqa: BLE001 - assets missing or the geo layer not installed
         note = f"no {level} polygons ({exc}); run `make setup` to build data/"
         log.warning("arena map: %s", note)
         return {"type": "FeatureCollection", "features": [], "note": note}

@@ -122,7 +122,7 @@ class DuelRules:
 
     def damage(self, score_a: float, score_b: float, *, round_number: int) -> int:
         """HP lost by the lower scorer of the round (0 when equal)."""
-        return int(round(abs(score_a - score_b) * self.multiplier(round_number)))
+        return round(abs(score_a - score_b) * self.multiplier(round_number))
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

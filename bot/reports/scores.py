@@ -16,6 +16,7 @@ Usage::
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -51,7 +52,7 @@ def build_scores_report(records: Sequence[Any], *, source: str | None = None,
     pairs = [(r.projected_score, r.score) for r in done
              if r.projected_score is not None and r.score is not None]
     cal = []
-    for lo_b, hi_b in zip(CALIBRATION_BINS[:-1], CALIBRATION_BINS[1:]):
+    for lo_b, hi_b in itertools.pairwise(CALIBRATION_BINS):
         inside = [s for p, s in pairs if lo_b <= p < hi_b]
         if inside:
             cal.append({"projected": [lo_b, min(hi_b, 5000)], "rounds": len(inside),

@@ -10,6 +10,7 @@ Usage::
 from __future__ import annotations
 
 import os
+from typing import Self
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class ScreenGrabber:
             raise ScreenError(f"cannot open the screen {os.environ.get('DISPLAY', '')!r}: "
                               f"{exc}. Is the X server running?") from exc
 
-    def __enter__(self) -> "ScreenGrabber":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -16,8 +16,8 @@ import asyncio
 import io
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

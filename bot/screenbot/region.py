@@ -25,7 +25,7 @@ class Region:
     def as_mss(self) -> dict[str, int]:
         return {"left": self.x, "top": self.y, "width": self.width, "height": self.height}
 
-    def inside(self, other: "Region") -> bool:
+    def inside(self, other: Region) -> bool:
         return (self.x >= other.x and self.y >= other.y
                 and self.x + self.width <= other.x + other.width
                 and self.y + self.height <= other.y + other.height)

@@ -31,7 +31,7 @@ class KeyTurner:
             raise TurnError("xdotool is not installed (sudo apt-get install xdotool); "
                             "use --views 1 or turn the view by hand")
         for _ in range(self.presses):
-            proc = subprocess.run([self._xdotool, "key", self.key], capture_output=True,
-                                  text=True, timeout=10)
+            proc = subprocess.run([self._xdotool, "key", self.key], check=False,
+                                  capture_output=True, text=True, timeout=10)
             if proc.returncode != 0:
                 raise TurnError(f"xdotool key {self.key} failed: {proc.stderr.strip()}")
