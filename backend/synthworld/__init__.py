@@ -13,5 +13,5 @@ Usage::
     views = render_panorama(scene, size=64)          # 4 uint8 arrays (H, W, 3): 0/90/180/270°
 
     pigeon synthworld make --n 1000 --out data/synth --seed 0
-    pigeon synthworld train-demo --out bundles/demo --minutes 15
+    pigeon synthworld train-demo --out bundles/demo   # --pretrain-minutes 3 --minutes 7
 """
