@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -210,6 +211,14 @@ def _cert(tmp_path):
     return ctx
 
 
+def _truths_logged(db: Path, n: int) -> bool:
+    """Whether the score log holds ``n`` geoguessr rounds with their truth filled in."""
+    if not Path(db).exists():
+        return False
+    with ScoreLog(db) as log:
+        return sum(r.truth_lat is not None for r in log.rounds(source="geoguessr")) >= n
+
+
 @pytest.mark.parametrize("mode", ["duels", "classic"])
 def test_geoguessr_game_on_a_mock_site(chromium_path, tmp_path, mode):
     from backend.model.bundle import load_bundle, make_tiny_bundle
@@ -248,7 +257,10 @@ def test_geoguessr_game_on_a_mock_site(chromium_path, tmp_path, mode):
                     deadline = time.monotonic() + 60
                     while time.monotonic() < deadline and site.phase != "finished":
                         await asyncio.sleep(0.2)
-                    await asyncio.sleep(1.5)       # the last result goes to the score log
+                    # the last result reaches the score log a moment later: wait for both truths
+                    deadline = time.monotonic() + 30
+                    while time.monotonic() < deadline and not _truths_logged(db, 2):
+                        await asyncio.sleep(0.2)
                     overlay = await page.evaluate(
                         "document.querySelector('pigeon-bot-overlay')?.dataset.timings")
                     return overlay, await s.request_log()
