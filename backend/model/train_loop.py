@@ -6,6 +6,8 @@
 - :func:`epoch_order` gives the data order of an epoch as a pure function of
   ``(seed, epoch, rank)``, so a resumed run sees exactly the batches it would have seen.
 - :func:`cosine_schedule`: linear warmup, then cosine decay to 0.
+- :func:`budgeted_batches`: shuffled batches and the LR factor for a wall-clock budget
+  (the SynthWorld trainers: a busy machine trains fewer steps but finishes on time).
 
 Usage::
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -106,6 +110,31 @@ def warmup_cosine(frac: float, warmup_frac: float) -> float:
     if frac < warmup_frac:
         return frac / warmup_frac
     return 0.5 * (1.0 + math.cos(math.pi * (frac - warmup_frac) / (1.0 - warmup_frac)))
+
+
+def budgeted_batches(n: int, batch_size: int, *, minutes: float, gen: torch.Generator,
+                     warmup_frac: float, lr_floor: float = 0.0, max_steps: int | None = None,
+                     ) -> Iterator[tuple[torch.Tensor, float]]:
+    """Batches of shuffled indices into ``n`` samples until a wall-clock budget is spent.
+
+    Yields ``(indices, lr_factor)``: the factor is :func:`warmup_cosine` of the elapsed share of
+    ``minutes`` (at least ``lr_floor``), read before each batch. A new permutation from ``gen``
+    starts whenever the current one has fewer than ``batch_size`` indices left. Stops when the
+    budget is spent or after ``max_steps`` batches.
+    """
+    budget = minutes * 60.0
+    t0 = time.perf_counter()
+    order, pos, step = torch.randperm(n, generator=gen), 0, 0
+    while True:
+        elapsed = time.perf_counter() - t0
+        if elapsed >= budget or (max_steps is not None and step >= max_steps):
+            return
+        if pos + batch_size > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos:pos + batch_size]
+        pos += batch_size
+        step += 1
+        yield idx, max(warmup_cosine(elapsed / budget, warmup_frac), lr_floor)
 
 
 def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0

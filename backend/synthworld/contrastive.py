@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from backend.model.backbone import OPENAI_MEAN, OPENAI_STD, build_clip
-from backend.model.train_loop import warmup_cosine
+from backend.model.train_loop import budgeted_batches
 
 
 def tokenize(captions: Sequence[str], context_length: int) -> torch.Tensor:
@@ -105,22 +105,13 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                              {"params": other, "weight_decay": 0.0}], lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    budget = minutes * 60.0
     t0 = time.perf_counter()
     step, seen, losses = 0, 0, []
-    order = torch.randperm(n, generator=gen)
-    pos = 0
-    while True:
-        elapsed = time.perf_counter() - t0
-        if elapsed >= budget or (max_steps is not None and step >= max_steps):
-            break
-        scale = warmup_cosine(elapsed / budget, warmup_frac)
+    for idx, lr_factor in budgeted_batches(n, batch_size, minutes=minutes, gen=gen,
+                                           warmup_frac=warmup_frac, lr_floor=0.02,
+                                           max_steps=max_steps):
         for g in opt.param_groups:
-            g["lr"] = lr * max(scale, 0.02)
-        if pos + batch_size > n:
-            order, pos = torch.randperm(n, generator=gen), 0
-        idx = order[pos:pos + batch_size]
-        pos += batch_size
+            g["lr"] = lr * lr_factor
         x = random_shift(normalise(images[idx]), shift, gen)
         img_f, txt_f, logit_scale = model(x, tokens[idx])[:3]
         logits = logit_scale * img_f @ txt_f.t()

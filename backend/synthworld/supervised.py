@@ -25,7 +25,7 @@ import torch
 from backend.model.backbone import Backbone, build_vision_tower
 from backend.model.heads import HeadsConfig, PigeonHeads, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
-from backend.model.train_loop import warmup_cosine
+from backend.model.train_loop import budgeted_batches
 from backend.synthworld.contrastive import normalise, random_shift
 
 
@@ -91,21 +91,13 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
     mean_px, std_px = backbone.preprocess_cfg["mean"], backbone.preprocess_cfg["std"]
     flat = views.reshape(n * v, size, size, 3)
     gen = torch.Generator().manual_seed(seed)
-    order, pos = torch.randperm(n * v, generator=gen), 0
-    budget = minutes * 60.0
     t0 = time.perf_counter()
     step, seen, history = 0, 0, []
-    while True:
-        elapsed = time.perf_counter() - t0
-        if elapsed >= budget or (max_steps is not None and step >= max_steps):
-            break
-        scale = warmup_cosine(elapsed / budget, warmup_frac)
+    for idx, lr_factor in budgeted_batches(n * v, batch_size, minutes=minutes, gen=gen,
+                                           warmup_frac=warmup_frac, lr_floor=0.01,
+                                           max_steps=max_steps):
         for g in opt.param_groups:
-            g["lr"] = lr * max(scale, 0.01)
-        if pos + batch_size > len(order):
-            order, pos = torch.randperm(n * v, generator=gen), 0
-        idx = order[pos:pos + batch_size]
-        pos += batch_size
+            g["lr"] = lr * lr_factor
         place = idx // v
         x = random_shift(normalise(flat[idx], mean_px, std_px), shift, gen)
         out = heads(backbone.embed(x))
