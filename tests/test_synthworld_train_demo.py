@@ -53,6 +53,10 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     train_demo(DemoConfig(**{**cfg.__dict__, "minutes": 0.05, "pretrain_minutes": 0.0}))
     assert (tmp_path / "data" / "all" / "synthworld.json").stat().st_mtime == before
     assert "Contrastive pretraining: skipped" in (result.bundle / "RECIPE.md").read_text()
+    # the panorama pairing of the caption stage (a caption against its place's 4 views)
+    train_demo(DemoConfig(**{**cfg.__dict__, "minutes": 0.02, "pretrain_minutes": 0.02,
+                             "pretrain_panorama": True}))
+    assert "mean of its place's 4 views" in (result.bundle / "RECIPE.md").read_text()
 
 
 def test_train_demo_rejects_bad_settings(tmp_path):

@@ -58,6 +58,15 @@ def test_contrastive_pretraining_runs_and_checks_inputs():
         pretrain_clip(_cfg(), imgs, caps[:3], minutes=1.0, batch_size=4)
     with pytest.raises(ValueError, match="images must be"):
         pretrain_clip(_cfg(32), imgs, caps, minutes=1.0, batch_size=4)
+    # panoramas: 8 views are 2 places of 4; a pair is a place's mean view and one caption
+    _, stats = pretrain_clip(_cfg(), imgs, caps, minutes=1.0, batch_size=2, max_steps=3,
+                             views_per_caption=4)
+    assert stats["steps"] == 3 and stats["images_seen"] == 24 and np.isfinite(stats["loss_last"])
+    assert stats["params"]["views_per_caption"] == 4 and stats["params"]["batch_size"] == 2
+    with pytest.raises(ValueError, match="views_per_caption"):
+        pretrain_clip(_cfg(), imgs, caps, minutes=1.0, batch_size=2, views_per_caption=3)
+    with pytest.raises(ValueError, match="batch size must be 2..2"):
+        pretrain_clip(_cfg(), imgs, caps, minutes=1.0, batch_size=4, views_per_caption=4)
 
 
 class _ColourClip(torch.nn.Module):

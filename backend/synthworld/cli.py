@@ -70,7 +70,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
     cfg = DemoConfig(out=Path(args.out), minutes=args.minutes, n_places=args.n,
                      seed=args.seed, size=args.size, data_dir=Path(args.data),
                      workers=args.workers, patch=args.patch,
-                     pretrain_minutes=args.pretrain_minutes, threads=args.threads)
+                     pretrain_minutes=args.pretrain_minutes,
+                     pretrain_panorama=args.pretrain_panorama, threads=args.threads)
     result = train_demo(cfg)
     print(result.summary())
     return 0
@@ -123,6 +124,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pretrain-minutes", type=nonneg_float, default=DemoConfig.pretrain_minutes,
                    help="contrastive caption pretraining before the multi-task stage (default "
                    f"{DemoConfig.pretrain_minutes:g}; 0 skips it)")
+    p.add_argument("--pretrain-panorama", action="store_true",
+                   help="pair each caption with the mean of its place's 4 views (64 places a "
+                   "step) instead of with one view")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)

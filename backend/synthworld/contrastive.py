@@ -63,7 +63,7 @@ def random_shift(x: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Ten
 def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Sequence[str], *,
                   minutes: float, batch_size: int = 128, lr: float = 1e-3,
                   weight_decay: float = 0.05, warmup_frac: float = 0.03, shift: int = 3,
-                  seed: int = 0, max_steps: int | None = None,
+                  seed: int = 0, max_steps: int | None = None, views_per_caption: int = 1,
                   on_step: Callable[[int, float, float], None] | None = None,
                   ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train a CLIP from scratch on (view, caption) pairs for a wall-clock budget.
@@ -73,7 +73,12 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
         images: ``[N, H, W, 3]`` uint8 views.
         captions: ``N`` captions, one per view.
         minutes: time budget (the cosine schedule runs over it).
-        batch_size, lr, weight_decay, warmup_frac, shift: optimisation settings.
+        batch_size: (image, caption) pairs a step.
+        views_per_caption: 1 pairs each view with its caption. ``k > 1`` reads ``images`` as
+            places of ``k`` consecutive views (a panorama): the image side of a pair is the
+            normalised mean of the place's ``k`` view embeddings (PIGEON's four-view idea), the
+            text side one of its views' captions drawn at random; ``N`` must divide by ``k``.
+        lr, weight_decay, warmup_frac, shift: optimisation settings.
         seed: initialisation and batch order.
         max_steps: stop after this many steps even with time left (tests).
         on_step: called as ``on_step(step, elapsed_s, loss)`` after every step.
@@ -88,11 +93,15 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
     n = len(images)
     if n != len(captions):
         raise ValueError(f"need one caption per image: {n} images, {len(captions)} captions")
+    k = int(views_per_caption)
+    if k < 1 or n % k:
+        raise ValueError(f"views_per_caption must be >= 1 and divide the {n} images, got {k}")
     size = int(model_cfg["vision_cfg"]["image_size"])
     if images.ndim != 4 or tuple(images.shape[1:]) != (size, size, 3):
         raise ValueError(f"images must be [N, {size}, {size}, 3] uint8, got {tuple(images.shape)}")
-    if not 2 <= batch_size <= n:
-        raise ValueError(f"batch size must be 2..{n} (the number of views), got {batch_size}")
+    if not 2 <= batch_size <= n // k:
+        raise ValueError(f"batch size must be 2..{n // k} (the number of image-caption pairs), "
+                         f"got {batch_size}")
     if not minutes > 0:
         raise ValueError(f"minutes must be > 0, got {minutes}")
     torch.manual_seed(seed)
@@ -107,17 +116,21 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
     step, seen, losses = 0, 0, []
-    for idx, lr_factor in budgeted_batches(n, batch_size, minutes=minutes, gen=gen,
+    for idx, lr_factor in budgeted_batches(n // k, batch_size, minutes=minutes, gen=gen,
                                            warmup_frac=warmup_frac, lr_floor=0.02,
                                            max_steps=max_steps):
         for g in opt.param_groups:
             g["lr"] = lr * lr_factor
-        x = random_shift(normalise(images[idx]), shift, gen)
-        img_f, txt_f, logit_scale = model(x, tokens[idx])[:3]
-        logits = logit_scale * img_f @ txt_f.t()
+        views = (idx[:, None] * k + torch.arange(k)).reshape(-1)
+        x = random_shift(normalise(images[views]), shift, gen)
+        cap = idx if k == 1 else idx * k + torch.randint(0, k, (len(idx),), generator=gen)
+        img_f = F.normalize(model.encode_image(x, normalize=True).reshape(len(idx), k, -1)
+                            .mean(1), dim=-1)
+        txt_f = model.encode_text(tokens[cap], normalize=True)
+        logits = model.logit_scale.exp() * img_f @ txt_f.t()
         # captions repeat (four views of a place share most of theirs): identical captions in
         # a batch are all positives, so the targets spread over them
-        same = (tokens[idx][:, None, :] == tokens[idx][None, :, :]).all(-1).float()
+        same = (tokens[cap][:, None, :] == tokens[cap][None, :, :]).all(-1).float()
         target = same / same.sum(1, keepdim=True)
         loss = 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() +
                       torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
@@ -127,21 +140,21 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
         step += 1
-        seen += len(idx)
+        seen += len(views)
         losses.append(float(loss.detach()))
         if on_step is not None:
             on_step(step, time.perf_counter() - t0, losses[-1])
     took = time.perf_counter() - t0
     model.eval()
-    k = max(1, min(20, len(losses) // 5 or 1))
+    tail = max(1, min(20, len(losses) // 5 or 1))
     stats = {"steps": step, "images_seen": seen, "epochs": round(seen / n, 2),
              "seconds": round(took, 1), "images_per_s": round(seen / max(took, 1e-9), 1),
-             "loss_first": float(np.mean(losses[:k])) if losses else None,
-             "loss_last": float(np.mean(losses[-k:])) if losses else None,
+             "loss_first": float(np.mean(losses[:tail])) if losses else None,
+             "loss_last": float(np.mean(losses[-tail:])) if losses else None,
              "params": {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                         "warmup_frac": warmup_frac, "shift_px": shift, "flips": False,
                         "schedule": "cosine over the wall-clock budget", "seed": seed,
-                        "minutes": minutes}}
+                        "minutes": minutes, "views_per_caption": k}}
     return model, stats
 
 

@@ -89,6 +89,15 @@ def _copy_arena_places(cfg: Any, test: Any) -> None:
         encoding="utf-8")
 
 
+def _pairing(params: dict[str, Any]) -> str:
+    """How the caption stage paired images with captions, in words."""
+    k = int(params.get("views_per_caption", 1))
+    if k == 1:
+        return f"one view a caption, batch {params['batch_size']}"
+    return (f"a caption against the mean of its place's {k} views, batch {params['batch_size']} "
+            "places")
+
+
 def _pretrain_line(pre: dict[str, Any] | None) -> str:
     """The recipe's bullet on the contrastive stage (or that it was skipped)."""
     if not pre:
@@ -100,7 +109,7 @@ def _pretrain_line(pre: dict[str, Any] | None) -> str:
     return (f"""* Contrastive pretraining (PIGEON's first stage): image and text towers on PIGEON-style
   captions of every training view (town, region, country; climate, driving side, direction,
   month clauses each kept with p {CLAUSE_P:g}), CLIP loss with identical captions counted as positives,
-  AdamW lr {p['lr']:g} wd {p['weight_decay']:g}, batch {p['batch_size']}, cosine over a \
+  {_pairing(p)}, AdamW lr {p['lr']:g} wd {p['weight_decay']:g}, cosine over a \
 {p['minutes']}-minute budget, +-{p['shift_px']} px shifts, no flips: {pre['steps']} steps,
   {pre['images_seen']} views ({pre['epochs']} epochs) at {pre['images_per_s']} views/s; loss \
 {pre['loss_first']:.2f} -> {pre['loss_last']:.2f}
