@@ -35,19 +35,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend.eval.datasets import load_dataset
     from backend.model.weights import load_clip_model
-    from backend.synthworld.captions import caption, place_facts
+    from backend.synthworld.captions import place_facts, view_captions
     from backend.synthworld.contrastive import normalise, tokenize
     from backend.synthworld.train_demo import load_views
 
     clip, mc, _ = load_clip_model("pigeon-tiny", args.checkpoint)
     size = int(mc["vision_cfg"]["image_size"])
-    ds = load_dataset(args.data)
-    ds.locations = ds.locations[:args.places]
+    ds = load_dataset(args.data).head(args.places)
     views = load_views(ds, size, "views")
     facts = place_facts(ds.lats(), ds.lngs())
-    rng = np.random.default_rng(args.seed)
-    caps = [caption(facts[i], heading_deg=90.0 * k, month=loc.month, rng=rng)
-            for i, loc in enumerate(ds.locations) for k in range(4)]
+    caps = view_captions(facts, [loc.month for loc in ds], n_views=4,
+                         rng=np.random.default_rng(args.seed))
     n = len(caps)
     with torch.no_grad():
         text = F.normalize(clip.encode_text(tokenize(caps, int(mc["text_cfg"]["context_length"]))),

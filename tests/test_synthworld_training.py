@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from backend.model.registry import get_backbone_config
-from backend.synthworld.captions import caption
+from backend.synthworld.captions import caption, view_captions
 from backend.synthworld.contrastive import (
     normalise,
     pretrain_clip,
@@ -39,6 +39,18 @@ def test_captions_follow_pigeon_and_vary():
     assert caption({}, heading_deg=None, month=None, rng=rng) == \
         "A Street View photo somewhere at sea."
 
+
+
+def test_view_captions_are_place_major_and_repeatable():
+    caps = view_captions([FACTS, {}], [6, 0], n_views=4, rng=np.random.default_rng(1))
+    assert len(caps) == 8 and all("Rennes" in c for c in caps[:4])
+    assert all(c.startswith("A Street View photo somewhere at sea.") for c in caps[4:])
+    assert not any("January" in c or "taken in" in c for c in caps[4:])   # month 0: unknown
+    for k, word in enumerate(("north", "east", "south", "west")):
+        assert "faces" not in caps[k] or f"faces {word}" in caps[k]
+    assert caps == view_captions([FACTS, {}], [6, 0], n_views=4, rng=np.random.default_rng(1))
+    with pytest.raises(ValueError, match="months"):
+        view_captions([FACTS], [6, 7], n_views=4, rng=np.random.default_rng(1))
 
 def test_shift_keeps_shape_and_moves_pixels():
     x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)

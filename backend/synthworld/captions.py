@@ -8,6 +8,7 @@ Usage::
 
     facts = place_facts(lat, lng)                       # one geo-layer batch call
     text = caption(facts[i], heading_deg=90, month=6, rng=rng)
+    texts = view_captions(facts, months, n_views=4, rng=rng)   # every view of every place
 """
 
 from __future__ import annotations
@@ -64,3 +65,21 @@ def caption(facts: dict[str, Any], *, heading_deg: float | None, month: int | No
         clauses.append(f"It was taken in {MONTHS[month - 1]}.")
     order = rng.permutation(len(clauses))
     return " ".join([text, *[clauses[i] for i in order]])
+
+
+def view_captions(facts: list[dict[str, Any]], months: Any, *, n_views: int,
+                  rng: np.random.Generator) -> list[str]:
+    """One caption per view, place-major: view ``k`` of a place faces ``90 * k`` degrees.
+
+    ``months[i]`` is place ``i``'s month (1-12, or None / anything outside 1-12 if unknown).
+    The same facts, months and ``rng`` state give the same captions (the demo recipe and
+    ``scripts/probe_caption_clip.py`` rely on that).
+    """
+    if len(months) != len(facts):
+        raise ValueError(f"{len(facts)} places but {len(months)} months")
+    out = []
+    for i, f in enumerate(facts):
+        m = months[i]
+        month = int(m) if m is not None and 1 <= int(m) <= 12 else None
+        out.extend(caption(f, heading_deg=90.0 * k, month=month, rng=rng) for k in range(n_views))
+    return out

@@ -288,7 +288,7 @@ def pretrain_stage(cfg: DemoConfig, mc: dict[str, Any], paths: dict[str, Path],
     from backend.eval.datasets import load_dataset
     from backend.model.backbone import build_clip
     from backend.model.weights import save_clip_checkpoint
-    from backend.synthworld.captions import caption, place_facts
+    from backend.synthworld.captions import place_facts, view_captions
     from backend.synthworld.contrastive import (
         ZERO_SHOT_TEMPLATE,
         pretrain_clip,
@@ -296,17 +296,16 @@ def pretrain_stage(cfg: DemoConfig, mc: dict[str, Any], paths: dict[str, Path],
     )
 
     work = cfg.data_dir / "work"
+    k = views.shape[1]
     facts = place_facts(lat, lng)
     rng = np.random.default_rng(cfg.seed)
-    caps = [caption(facts[i], heading_deg=90.0 * k,
-                    month=int(month[i]) + 1 if month[i] >= 0 else None, rng=rng)
-            for i in range(len(facts)) for k in range(views.shape[1])]
+    caps = view_captions(facts, month + 1, n_views=k, rng=rng)   # month: 0-11, -1 unknown
     torch.manual_seed(cfg.seed)  # pretrain_clip builds its model after the same seeding
     save_clip_checkpoint(build_clip(mc), mc, work / "init-clip.pt", config_name="synthworld-tiny",
                          source={"trained_by": "nothing: random initialisation (seed "
                                                f"{cfg.seed}), the ablation ladder's base"})
     bar = SecondsBar(cfg.pretrain_minutes, "contrastive pretraining (s)")
-    pairing = ({"views_per_caption": views.shape[1], "batch_size": 64} if cfg.pretrain_panorama
+    pairing = ({"views_per_caption": k, "batch_size": 64} if cfg.pretrain_panorama
                else {"views_per_caption": 1, "batch_size": 128})
     clip, stats = pretrain_clip(mc, torch.from_numpy(views.reshape(-1, *views.shape[2:])), caps,
                                 minutes=cfg.pretrain_minutes, seed=cfg.seed, on_step=bar.on_step,
@@ -315,7 +314,6 @@ def pretrain_stage(cfg: DemoConfig, mc: dict[str, Any], paths: dict[str, Path],
     val = load_dataset(paths["val"])
     val_views = load_views(val, cfg.size, "loading validation views")
     val_facts = place_facts(val.lats(), val.lngs())
-    k = views.shape[1]
     labels = [str(val_facts[i].get("country_name") or "") for i in range(len(val))
               for _ in range(k)]
     train_countries = [str(f.get("country_name") or "") for f in facts]
