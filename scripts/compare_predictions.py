@@ -1,0 +1,73 @@
+"""Paired comparison of two evaluations of the same test set: mean difference and its interval.
+
+Reads two ``predictions.csv`` files written by ``pigeon eval --out DIR`` (one row per test
+item, keyed by ``id``), takes ``A - B`` of a column per item, and gives the mean difference
+with a 95 % percentile-bootstrap interval over items (``backend.eval.bootstrap``). Pairing
+removes the spread between test places, so small differences between two models show.
+
+Usage::
+
+    .venv/bin/python scripts/compare_predictions.py reports/a/predictions.csv \\
+        reports/b/predictions.csv --column score --n-boot 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def read_column(path: str | Path, column: str) -> dict[str, float]:
+    """``id -> value`` of one column of a predictions CSV."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "id" not in rows[0] or column not in rows[0]:
+        raise ValueError(f"{path}: need columns 'id' and {column!r} (a `pigeon eval --out` "
+                         "predictions.csv)")
+    return {r["id"]: float(r[column]) for r in rows}
+
+
+def compare(a: dict[str, float], b: dict[str, float], *, n_boot: int = 10_000,
+            seed: int = 0) -> dict[str, float]:
+    """Mean of ``a - b`` over the shared ids, with its 95 % bootstrap interval."""
+    import numpy as np
+
+    from backend.eval.bootstrap import bootstrap_intervals
+
+    if set(a) != set(b):
+        only = sorted(set(a) ^ set(b))
+        raise ValueError(f"the two files cover different items ({len(only)} differ, e.g. "
+                         f"{only[:3]}): evaluate both models on the same dataset")
+    ids = sorted(a)
+    diff = np.array([a[i] - b[i] for i in ids])
+    low, high = bootstrap_intervals({"diff": diff}, n_boot=n_boot, seed=seed)["diff"]
+    return {"n": len(ids), "mean_a": float(np.mean([a[i] for i in ids])),
+            "mean_b": float(np.mean([b[i] for i in ids])), "diff": float(diff.mean()),
+            "low": float(low), "high": float(high)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a", help="predictions.csv of model A")
+    ap.add_argument("b", help="predictions.csv of model B")
+    ap.add_argument("--column", default="score", help="per-item column (default score)")
+    ap.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    args = ap.parse_args(argv)
+    try:
+        r = compare(read_column(args.a, args.column), read_column(args.b, args.column),
+                    n_boot=args.n_boot, seed=args.seed)
+    except (OSError, ValueError) as exc:
+        print(f"compare_predictions: {exc}", file=sys.stderr)
+        return 2
+    print(f"{r['n']} items, {args.column}: A {r['mean_a']:.1f}, B {r['mean_b']:.1f}; "
+          f"A - B = {r['diff']:+.1f} [{r['low']:+.1f}, {r['high']:+.1f}] (95 % paired bootstrap)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
