@@ -25,3 +25,11 @@ def test_pin_beats_every_candidate_and_the_weighted_mean(cands):
     assert score >= float(expected_score_at(ml, mg, lat, lng, p)) - 1e-6
     assert abs(score - float(expected_score_at(pl, pg, lat, lng, p))) < 1e-6
     assert best_pin(lat, lng, p) == (pl, pg, score)  # deterministic
+
+
+def test_snap_takes_the_best_of_near_duplicate_candidates():
+    # found by hypothesis: two candidates 7 mm apart; snapping to the nearest one lost 3e-6
+    # points against the better one (the old rule took the nearest, not the best)
+    lat, lng, p = [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 5.960464477539063e-08], [1.0, 1.0, 0.5, 1.0]
+    _, _, score = best_pin(lat, lng, p)
+    assert score >= float(expected_score_at(lat, lng, lat, lng, p).max())

@@ -274,12 +274,16 @@ def best_pin(lat: Any, lng: Any, probs: Any, *,
     # coordinates back, without the unit-vector round trip's rounding
     d = haversine_km(out_lat, out_lng, la, lo)
     score = float(MAX_SCORE * (np.exp(-d / scale) @ p))
-    near = int(np.argmin(d))
-    if d[near] < SNAP_KM:
-        d_snap = haversine_km(la[near], lo[near], la, lo)
-        snap_score = float(MAX_SCORE * (np.exp(-d_snap / scale) @ p))
-        if snap_score >= score - 1e-6:
-            out_lat, out_lng, score = float(la[near]), float(lo[near]), snap_score
+    # of the candidates within SNAP_KM, the one with the best expected score (not merely the
+    # nearest: two near-duplicates millimetres apart can differ in the last digits)
+    near = np.flatnonzero(d < SNAP_KM)
+    if len(near):
+        d_snap = haversine_km(la[near, None], lo[near, None], la[None, :], lo[None, :])
+        snap_scores = MAX_SCORE * (np.exp(-d_snap / scale) @ p)
+        k = int(np.argmax(snap_scores))
+        if snap_scores[k] >= score - 1e-6:
+            out_lat, out_lng = float(la[near[k]]), float(lo[near[k]])
+            score = float(snap_scores[k])
     return out_lat, out_lng, min(score, MAX_SCORE)
 
 
