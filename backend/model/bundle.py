@@ -8,8 +8,10 @@ Layout::
                          metrics, created, sha256 + size of every file
       backbone.pt        the vision tower (absent when bundle.json references an open_clip
                          pretrained tag or an outside checkpoint instead)
-      heads.pt           PigeonHeads (config inside)
-      geocells.json      saved by backend.geocells.Geocells
+      heads.pt           the head (backend.model.location_head: PIGEON's trained heads, a
+                         zero-shot text head, a GeoCLIP gallery head), config inside
+      geocells.json      its cells: polygon geocells (backend.geocells.Geocells), or
+      cells.npz          point cells (backend.geocells.point_cells.PointCells)
       index.npz          optional: refinement index (backend.predict)
       calibration.json   optional: projected-score calibration
 
@@ -37,7 +39,8 @@ import torch
 from backend.cliutil import UserError
 from backend.file_digest import sha256_file
 from backend.model.backbone import Backbone, backbone_from_state, build_backbone
-from backend.model.heads import HeadsConfig, PigeonHeads, heads_from_state
+from backend.model.heads import HeadsConfig, PigeonHeads
+from backend.model.location_head import head_from_state, head_kind
 
 BUNDLE_FORMAT = "pigeon-bundle/1"
 BUNDLE_JSON = "bundle.json"
@@ -60,8 +63,9 @@ class Bundle:
         path: the bundle directory.
         meta: the parsed ``bundle.json``.
         backbone: :class:`Backbone` (``embed``, ``embed_views``, ``preprocess``), in eval mode.
-        heads: :class:`PigeonHeads` in eval mode.
-        geocells: the ``backend.geocells.Geocells`` object.
+        heads: the head in eval mode (:class:`PigeonHeads` or any head of
+            ``backend.model.location_head``).
+        geocells: its cells (``Geocells`` or ``PointCells``).
         index_path: ``index.npz`` when the bundle has one (the predictor loads it), else None.
         calibration: the parsed ``calibration.json`` or None.
     """
@@ -69,7 +73,7 @@ class Bundle:
     path: Path
     meta: dict[str, Any]
     backbone: Backbone
-    heads: PigeonHeads
+    heads: Any
     geocells: Any
     index_path: Path | None = None
     calibration: dict[str, Any] | None = None
@@ -86,17 +90,17 @@ def _file_entry(path: Path) -> dict[str, Any]:
 
 
 def _load_geocells(path: Path) -> Any:
-    """Load a geocells file with the geocells package's own loader."""
-    from backend.geocells import Geocells
+    """Load the cells file (polygon geocells or point cells) with its package's loader."""
+    from backend.geocells.point_cells import load_cells
 
-    return Geocells.load(path)
+    return load_cells(path)
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def save_bundle(path: str | Path, *, backbone: Backbone, heads: PigeonHeads, geocells: Any,
+def save_bundle(path: str | Path, *, backbone: Backbone, heads: Any, geocells: Any,
                 weights: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
                 parameters: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                 index_file: str | Path | None = None,
@@ -106,8 +110,10 @@ def save_bundle(path: str | Path, *, backbone: Backbone, heads: PigeonHeads, geo
     Args:
         path: the directory to create.
         backbone: the backbone; its weights go to ``backbone.pt`` unless ``weights`` is given.
-        heads: trained heads (``heads.config.embedding_dim`` must equal the backbone's).
-        geocells: a ``Geocells`` object (needs ``.save(path)`` and ``.centroids``).
+        heads: the head (``heads.config.embedding_dim`` must equal the backbone's): trained
+            PIGEON heads or any head of ``backend.model.location_head``.
+        geocells: its cells, ``Geocells`` or ``PointCells`` (``.save(path)``, ``.centroids``;
+            point cells are written as ``cells.npz``).
         weights: a reference instead of ``backbone.pt``: ``{"kind": "pretrained", "tag":
             "openai"}`` or ``{"kind": "checkpoint", "path": "/abs/file.pt"}``.
         data, parameters, metrics: free JSON metadata (what data, which settings, results).
@@ -143,8 +149,9 @@ def save_bundle(path: str | Path, *, backbone: Backbone, heads: PigeonHeads, geo
         raise BundleError(f"weights reference kind must be pretrained or checkpoint, got {weights}")
     torch.save(heads.state(), out / HEADS_FILE)
     files["heads"] = _file_entry(out / HEADS_FILE)
-    geocells.save(out / GEOCELLS_FILE)
-    files["geocells"] = _file_entry(out / GEOCELLS_FILE)
+    cells_file = out / getattr(geocells, "FILE_NAME", GEOCELLS_FILE)
+    geocells.save(cells_file)
+    files["geocells"] = _file_entry(cells_file)
     if index_file is not None:
         shutil.copyfile(index_file, out / INDEX_FILE)
         files["index"] = _file_entry(out / INDEX_FILE)
@@ -266,7 +273,7 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu", *,
     backbone = _load_backbone(root, meta["backbone"], str(device), verify)
     heads_state = _torch_load(_check_file(root, files["heads"], verify))
     try:
-        heads = heads_from_state(heads_state, device)
+        heads = head_from_state(heads_state, device)
     except ValueError as exc:
         raise BundleError(f"{root / HEADS_FILE}: {exc}") from exc
     if heads.config.embedding_dim != backbone.embedding_dim:
@@ -279,7 +286,7 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu", *,
         raise BundleError(f"{gc_path} cannot be loaded ({exc}); rebuild the bundle") from exc
     if len(geocells.centroids) != heads.config.num_cells:
         raise BundleError(f"bundle {root}: heads predict {heads.config.num_cells} cells but "
-                          f"{GEOCELLS_FILE} has {len(geocells.centroids)}; rebuild the bundle")
+                          f"{gc_path.name} has {len(geocells.centroids)}; rebuild the bundle")
     index_path = _check_file(root, files["index"], verify) if "index" in files else None
     calibration = None
     if "calibration" in files:
@@ -299,6 +306,7 @@ def bundle_summary(path: str | Path) -> dict[str, Any]:
             "backbone": bb["config_name"], "embedding_kind": bb["embedding_kind"],
             "embedding_dim": bb["embedding_dim"], "image_size": bb["preprocess"]["size"],
             "weights": {k: v for k, v in bb["weights"].items() if k != "sha256"},
+            "head": head_kind(meta["heads"]),
             "geocell_count": meta["geocell_count"],
             "files": {k: v["file"] for k, v in meta.get("files", {}).items()},
             "data": meta.get("data", {}), "parameters": meta.get("parameters", {}),
