@@ -6,7 +6,9 @@ Pipeline for one round (ARCHITECTURE §3):
    and turned into the backbone's input tensor;
 2. ``backbone``: all views of all rounds of a batch go through the backbone at once; a
    round's embedding is the mean of its views' embeddings;
-3. ``heads``: geocell logits -> probabilities (softmax, float64);
+3. ``heads``: the bundle's head (any head of ``backend.model.location_head``: PIGEON's
+   geocell classifier, a zero-shot text head, a GeoCLIP gallery head) gives logits over its
+   cells -> probabilities (softmax, float64); each cell's candidate sits at its centroid;
 4. ``refine``: the top-5 cells are refined through the bundle's refinement index
    (nearest prototype, nearest member, 1000 km cap, softmax(-distance / 1.6) re-weighting;
    ``backend.core.refinement``); the other cells stay at their centroids. Without an index
@@ -51,6 +53,7 @@ from backend.core.refinement import (
     candidate_distribution,
     refine,
 )
+from backend.model.location_head import cell_logits
 from backend.predict.images import DEFAULT_MAX_PIXELS, ImageError, load_views
 from backend.predict.index import RefinementIndex
 
@@ -199,7 +202,7 @@ class Predictor:
             raise PredictorError(f"embeddings must be (B, {self.embedding_dim}) for this "
                                  f"bundle, got {e.shape}")
         with torch.inference_mode():
-            logits = self.heads(torch.from_numpy(e).to(self._device()))["geocell"]
+            logits = cell_logits(self.heads, torch.from_numpy(e).to(self._device()))
         logits = logits.double().cpu().numpy()
         return np.stack([_softmax(row) for row in logits])
 
