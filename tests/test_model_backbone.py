@@ -48,14 +48,16 @@ def test_config_forward_backward_real(name, kind):
     assert (bb.visual.proj.grad is not None) is (kind == "pooled")
 
 
-@pytest.mark.parametrize("name", ["ViT-L-14-336"])
+@pytest.mark.parametrize("name", ["ViT-L-14-336", "ViT-L-14"])
 def test_big_config_forward_backward_on_meta(name):
-    """ViT-L/14-336 is too big for a quick CPU step: shapes and autograd on meta tensors."""
+    """ViT-L/14 (336 and 224 px) is too big for a quick CPU step: shapes and autograd on meta
+    tensors."""
     cfg = get_backbone_config(name)
+    size = cfg["vision_cfg"]["image_size"]
     with torch.device("meta"):
         visual = build_vision_tower(cfg)
         bb = Backbone(visual, cfg, config_name=name)
-        x = torch.randn(2, 3, 336, 336, requires_grad=True)
+        x = torch.randn(2, 3, size, size, requires_grad=True)
         emb = bb.embed(x)
         assert emb.shape == (2, 1024) and emb.device.type == "meta"
         emb.sum().backward()

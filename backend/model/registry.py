@@ -3,8 +3,9 @@
 Each ``configs/<name>.json`` is an open_clip model config (``embed_dim``, ``vision_cfg``,
 ``text_cfg``, optional ``quick_gelu``). :func:`register_configs` adds the folder to open_clip's
 registry with ``open_clip.add_model_config`` so ``open_clip.create_model(name)`` knows them too.
-The two real configs are byte-for-byte open_clip's own, so registering them changes nothing
-for other users of open_clip; ``pigeon-tiny`` is ours (tests, the SynthWorld demo).
+The real configs (``ViT-L-14-336``, ``ViT-L-14``, ``ViT-B-32``) are byte-for-byte open_clip's
+own, so registering them changes nothing for other users of open_clip; ``pigeon-tiny`` is
+ours (tests, the SynthWorld demo). ``ViT-L-14`` (224 px) is the frozen base under GeoCLIP.
 
 Usage::
 
@@ -31,7 +32,8 @@ DEFAULT_BACKBONE = "ViT-L-14-336"
 TINY_BACKBONE = "pigeon-tiny"
 """A 0.8 M-parameter vision tower for tests and the CPU demo (image 64, patch 8, width 128)."""
 
-DEFAULT_PRETRAINED: dict[str, str] = {"ViT-L-14-336": "openai", "ViT-B-32": "openai"}
+DEFAULT_PRETRAINED: dict[str, str] = {"ViT-L-14-336": "openai", "ViT-L-14": "openai",
+                                      "ViT-B-32": "openai"}
 """The open_clip pretrained tag a user normally loads for each shipped config."""
 
 _registered = False
