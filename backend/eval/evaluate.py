@@ -89,7 +89,9 @@ def _detailed(predictor: Any, rounds: list[list[Any]]
     aux: dict[str, np.ndarray] = {}
     heads = getattr(predictor, "heads", None)
     if heads is not None:
-        device = next(heads.parameters()).device
+        from backend.model.location_head import head_device
+
+        device = head_device(heads)
         with torch.inference_mode():
             out = heads(torch.from_numpy(np.asarray(emb, dtype=np.float32)).to(device))
         if "month" in out:

@@ -8,6 +8,8 @@ Usage::
     pigeon train --embeddings cache/train --geocells cells/geocells.json --out runs/heads
     pigeon pretrain --model pigeon-tiny --data synth/train.csv --out runs/pretrain
     pigeon bundle make --run runs/heads --geocells cells/geocells.json --out bundles/v1
+    pigeon bundle zero-shot --model ViT-L-14-336 --weights streetclip.pt --out bundles/zs
+    pigeon bundle geoclip --out bundles/geoclip
     pigeon bundle info bundles/v1
 """
 
@@ -108,6 +110,37 @@ def _bundle_make(args: argparse.Namespace) -> int:
     return 0
 
 
+def _weights_arg(text: str | None) -> str | None:
+    return None if text is None or text.lower() == "random" else text
+
+
+def _bundle_zero_shot(args: argparse.Namespace) -> int:
+    from backend.model.bundle import bundle_summary
+    from backend.model.bundle_zero_shot import describe, make_zero_shot_bundle
+
+    out = make_zero_shot_bundle(
+        args.out, model=args.model, weights=_weights_arg(args.weights),
+        countries=args.countries, towns_per_region=args.towns_per_region,
+        templates=args.template, prior=args.prior, prior_strength=args.prior_strength,
+        batch_size=args.batch_size, device=args.device, overwrite=args.overwrite,
+        show_progress=not args.quiet)
+    print(describe(bundle_summary(out)))
+    return 0
+
+
+def _bundle_geoclip(args: argparse.Namespace) -> int:
+    from backend.model.bundle import bundle_summary
+    from backend.model.bundle_geoclip import make_geoclip_bundle
+    from backend.model.bundle_zero_shot import describe
+
+    out = make_geoclip_bundle(args.out, weights=_weights_arg(args.weights),
+                              geoclip_dir=args.geoclip_dir, gallery=args.gallery,
+                              device=args.device, overwrite=args.overwrite,
+                              show_progress=not args.quiet)
+    print(describe(bundle_summary(out)).replace(" places,", " gallery points,"))
+    return 0
+
+
 def _bundle_info(args: argparse.Namespace) -> int:
     from backend.model.bundle import bundle_summary, load_bundle
 
@@ -119,7 +152,7 @@ def _bundle_info(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=2))
         return 0
     for key in ("path", "format", "created", "backbone", "embedding_kind", "embedding_dim",
-                "image_size", "weights", "geocell_count", "files", "metrics", "check"):
+                "image_size", "weights", "head", "geocell_count", "files", "metrics", "check"):
         if key in s:
             print(f"{key:>15}: {s[key]}")
     return 0
@@ -185,11 +218,62 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration", help="calibration.json to include")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_bundle_make)
+    _register_ready_bundles(b)
     p = add_command(b, "info", help="what a bundle holds", example="pigeon bundle info bundles/v1")
     p.add_argument("path")
     p.add_argument("--check", action="store_true", help="also load it (verifies every file)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bundle_info)
+
+
+def _register_ready_bundles(b: argparse._SubParsersAction) -> None:
+    """``pigeon bundle zero-shot`` and ``pigeon bundle geoclip``: models that need no training."""
+    from backend.model.zero_shot_head import DEFAULT_TEMPLATES, TEMPLATES
+
+    p = add_command(b, "zero-shot", help="a bundle from any CLIP with no training: captions "
+                    "of countries, regions and towns scored by its text tower (StreetCLIP: "
+                    "PIGEON's zero-shot use)",
+                    example="pigeon bundle zero-shot --model ViT-L-14-336 --weights "
+                            "streetclip.pt --out bundles/streetclip")
+    p.add_argument("--out", required=True, help="the bundle folder to write")
+    p.add_argument("--model", default="ViT-L-14-336",
+                   help="open_clip config (a pigeon checkpoint carries its own)")
+    p.add_argument("--weights", default="openai",
+                   help="open_clip tag (openai), a checkpoint file (StreetCLIP converted by "
+                        "`pigeon weights convert-hf-clip`), or 'random' (tests)")
+    p.add_argument("--countries", help="ISO-2 codes, e.g. FR,DE (default: the official "
+                   "Street View countries)")
+    p.add_argument("--towns-per-region", type=int, default=2,
+                   help="places named in each admin-1 region (its most populous; default 2)")
+    p.add_argument("--template", action="append", choices=sorted(TEMPLATES),
+                   help="caption template to ensemble; repeat for several "
+                        f"(default: {' + '.join(DEFAULT_TEMPLATES)})")
+    p.add_argument("--prior", default="sampler", choices=["sampler", "uniform"],
+                   help="where GeoGuessr lands: sampler = population ** 0.5 of the places of "
+                        "the Street View countries (default); uniform")
+    p.add_argument("--prior-strength", type=float, default=1.0,
+                   help="multiplies the log prior (0 = no prior; default 1)")
+    p.add_argument("--batch-size", type=int, default=64, help="captions per text-tower call")
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_bundle_zero_shot)
+
+    p = add_command(b, "geoclip", help="a bundle from GeoCLIP's trained parts (pip package "
+                    "geoclip) on open_clip ViT-L-14 / openai, its GPS gallery encoded once",
+                    example="pigeon bundle geoclip --out bundles/geoclip")
+    p.add_argument("--out", required=True, help="the bundle folder to write")
+    p.add_argument("--weights", default="openai",
+                   help="ViT-L-14 weights: open_clip tag (openai, default), a checkpoint file, "
+                        "or 'random' (tests)")
+    p.add_argument("--geoclip-dir", help="a copy of the geoclip package's model/ folder "
+                   "(default: the installed package)")
+    p.add_argument("--gallery", help="a LAT,LON CSV to score instead of the 100k gallery")
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu",
+                   help="where the gallery is encoded")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_bundle_geoclip)
 
 
 def _cuda() -> bool:

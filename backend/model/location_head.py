@@ -120,6 +120,16 @@ def head_kind(head_config: dict[str, Any]) -> str:
     return str(head_config.get("kind") or "pigeon-geocells")
 
 
+def head_device(head: Any) -> Any:
+    """The device a head's tensors are on (a head may hold only buffers, no parameters)."""
+    import itertools
+
+    import torch
+
+    first = next(itertools.chain(head.parameters(), head.buffers()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def cell_logits(head: Any, emb: Any) -> Any:
     """Run ``head`` on ``[B, D]`` embeddings and return its checked ``[B, C]`` cell logits.
 
