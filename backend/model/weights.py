@@ -154,9 +154,13 @@ def load_clip_model(config: str | dict[str, Any], source: str | Path | None = No
         raise UserError(f"{source!r} is neither a file nor an open_clip pretrained tag for "
                         f"{name} (tags: {', '.join(tags) or 'none'})")
     quick = bool(tag_cfg.get("quick_gelu", False))
+    from backend.model.pretrained_weights import local_pretrained_file
+
+    # a cached file loads with no network; offline and not cached fails here in one line
+    local = local_pretrained_file(name, source, cache_dir=cache_dir, tag_cfg=tag_cfg)
     try:
-        model = open_clip.create_model(name, pretrained=source, force_quick_gelu=quick,
-                                       cache_dir=cache_dir)
+        model = open_clip.create_model(name, pretrained=local or source,
+                                       force_quick_gelu=quick, cache_dir=cache_dir)
     except RuntimeError as exc:
         raise UserError(f"could not get open_clip weights {name}/{source} ({str(exc)[:160]}); "
                         "this needs internet once, or pass a local checkpoint file") from exc
