@@ -35,6 +35,7 @@ def test_round_trip_keeps_everything(tmp_path):
     assert isinstance(back, PointCells)
     assert np.array_equal(back.centroids, cells.centroids)
     assert back.countries == cells.countries and back.iso2 == cells.iso2
+    assert back.iso2[4] is None and back.countries[4] is None  # unknown: None, never ""
     assert list(back.names) == list(cells.names)
     assert back.metadata["made_by"] == "test" and back.metadata["n_cells"] == 5
     assert back.metadata["format"] == "pigeon-point-cells/1"

@@ -85,18 +85,19 @@ class PointCells:
         self.metadata = dict(metadata or {})
         self._tree: Any = None
 
-    # list views, as Geocells has them (the predictor indexes them per candidate)
+    # list views, as Geocells has them (the predictor indexes them per candidate); an unknown
+    # value (a gallery point at sea) is None, which the protocol accepts, never ""
     @property
-    def countries(self) -> list[str]:
-        return self._country.tolist()
+    def countries(self) -> list[str | None]:
+        return [x or None for x in self._country.tolist()]
 
     @property
-    def iso2(self) -> list[str]:
-        return self._iso2.tolist()
+    def iso2(self) -> list[str | None]:
+        return [x or None for x in self._iso2.tolist()]
 
     @property
-    def admin1(self) -> list[str]:
-        return self._admin1.tolist()
+    def admin1(self) -> list[str | None]:
+        return [x or None for x in self._admin1.tolist()]
 
     def __len__(self) -> int:
         return len(self.centroids)
