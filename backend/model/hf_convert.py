@@ -117,7 +117,8 @@ def convert_hf_clip(src: str | Path | Any, out: str | Path, *, name: str | None 
         folder = Path(src).expanduser()
         if not (folder / "config.json").is_file():
             raise UserError(f"{folder} is not a Hugging Face model folder (no config.json); "
-                            "download e.g. geolocal/StreetCLIP with `huggingface-cli download` "
+                            "download e.g. geolocal/StreetCLIP with `hf download geolocal/StreetCLIP "
+                            "--local-dir DIR` (huggingface_hub) "
                             "on a machine with internet and pass that folder")
         try:
             hf = CLIPModel.from_pretrained(folder, local_files_only=True)
