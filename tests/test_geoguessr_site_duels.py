@@ -6,12 +6,18 @@ extension's e2e tests against it mean something.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from tests.geoguessr_site import MockGeoGuessr, Timing
-from tests.geoguessr_site.harness import FIND_CONTEXT, mock_page, react_available
+from tests.geoguessr_site.harness import (
+    FIND_CONTEXT,
+    eventually,
+    react_available,
+    run_on_page,
+    wait_js,
+    wait_text,
+)
 from tests.geoguessr_site.tiles import expected_hue, hue_distance, hue_of
 
 pytestmark = pytest.mark.browser
@@ -22,25 +28,6 @@ FAST = Timing(countdown_s=0.5, result_s=1.0, after_first_guess_s=15.0, opponent_
 def _react():
     if not react_available():
         pytest.skip("the mock's React build is not installed: run `make js-deps`")
-
-
-async def _wait(page, expression: str, timeout_s: float = 15.0):
-    await page.wait_for_function(expression, timeout=timeout_s * 1000, polling=100)
-
-
-def _eventually(check, timeout_s: float = 5.0) -> None:
-    """Page reports travel as beacons: give them a moment to arrive."""
-    deadline = time.monotonic() + timeout_s
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def _run(site, chromium_path, body, timeout_s: float = 90.0):
-    async def main():
-        async with mock_page(site, chromium_path) as page:
-            await page.goto(site.url)
-            return await body(page)
-    return asyncio.run(asyncio.wait_for(main(), timeout_s))
 
 
 # reads the panorama canvas right after a frame (the drawing buffer is not preserved)
@@ -61,7 +48,7 @@ CENTRE_PIXEL = """
 def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chromium_path, tmp_path):
     with MockGeoGuessr(mode="duels", rounds=2, timing=FAST, workdir=tmp_path) as site:
         async def body(page):
-            await _wait(page, "window.__hook.panos.length === 1 && window.__hook.installedAt !== null")
+            await wait_js(page, "window.__hook.panos.length === 1 && window.__hook.installedAt !== null")
             before = await page.evaluate("window.__hook.panos[0].getPov().heading")
             # synthetic keys on the focused panorama: nothing turns
             await page.evaluate("""() => { const c = document.querySelector('canvas.widget-scene-canvas'); c.focus();
@@ -77,7 +64,7 @@ def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chrom
             await page.keyboard.press("ArrowRight")
             trusted = await page.evaluate("window.__hook.panos[0].getPov().heading")
             return before, after_keys, pixel, trusted
-        before, after_keys, pixel, trusted = _run(site, chromium_path, body)
+        before, after_keys, pixel, trusted = run_on_page(site, chromium_path, body)
         pano = site.rt.duel.game.rounds[0].pano_id
         assert after_keys == before
         assert trusted == pytest.approx(100.0)
@@ -89,19 +76,17 @@ def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chrom
 def test_fiber_walk_finds_the_context_and_its_callbacks_guess(chromium_path, tmp_path):
     with MockGeoGuessr(mode="duels", rounds=2, timing=FAST, workdir=tmp_path) as site:
         async def body(page):
-            await _wait(page, "!!document.querySelector('[class*=new-round_roundNumber__]')")
-            splash = await page.inner_text("[class*=new-round_roundNumber__]")
+            splash = await wait_text(page, "[class*=new-round_roundNumber__]")
             hud_round = await page.evaluate("!!document.querySelector('[class*=duels_hud__] [data-qa=round-number]')")
-            await _wait(page, "!document.querySelector('[class*=new-round_roundNumber__]')")
+            await wait_js(page, "!document.querySelector('[class*=new-round_roundNumber__]')")
             found = await page.evaluate(FIND_CONTEXT)
             await page.evaluate("window.__ctx.onPlacedPin({lat: 10, lng: 20})")
             await page.evaluate("window.__ctx.onGuess()")
-            await _wait(page, "!!document.querySelector('[data-qa=round-result]')")
+            await wait_js(page, "!!document.querySelector('[data-qa=round-result]')")
             card = await page.inner_text("[class*=round-score_roundNumber__]")
-            await _wait(page, "!!document.querySelector('[class*=new-round_roundNumber__]')")
-            splash2 = await page.inner_text("[class*=new-round_roundNumber__]")
+            splash2 = await wait_text(page, "[class*=new-round_roundNumber__]")
             return splash, hud_round, found, card, splash2
-        splash, hud_round, found, card, splash2 = _run(site, chromium_path, body)
+        splash, hud_round, found, card, splash2 = run_on_page(site, chromium_path, body)
         assert splash == "ROUND 1" and splash2 == "ROUND 2"
         assert hud_round is False                               # no round number in the 2026 HUD
         assert found["gameId"] == site.game_id and found["status"] == "Ongoing"
@@ -117,8 +102,8 @@ def test_fiber_walk_finds_the_context_and_its_callbacks_guess(chromium_path, tmp
 def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
     with MockGeoGuessr(mode="duels", rounds=1, timing=FAST, workdir=tmp_path) as site:
         async def body(page):
-            await _wait(page, "window.__hook.panos.length === 1")
-            await _wait(page, "!document.querySelector('[class*=new-round_roundNumber__]')")
+            await wait_js(page, "window.__hook.panos.length === 1")
+            await wait_js(page, "!document.querySelector('[class*=new-round_roundNumber__]')")
             await page.evaluate(FIND_CONTEXT)
             await asyncio.sleep(1.0)                             # let some tiles load
             await page.evaluate("""async () => {
@@ -137,13 +122,13 @@ def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
               window.__hook.panos[0].setPov({ heading: 200, pitch: 0 }); }""")
             await asyncio.sleep(1.5)
             return await page.evaluate("window.__seen || null")
-        seen = _run(site, chromium_path, body)
+        seen = run_on_page(site, chromium_path, body)
         assert seen and "panoid=" in seen
         await_traps = {"currentRound.panorama", "gameState.rounds", "gameState.teams", "sv.getPosition",
                        "sv.getPano", "sv.getLocation", "sv.getLinks", "sv.service", "resource-timing",
                        "gs2.state", "archive.duels", "tile.src"}
         def got():
             return {r.trap for r in site.trap_reads() if r.round == 1 and r.before_guess}
-        _eventually(lambda: await_traps <= got())
+        eventually(lambda: await_traps <= got())
         assert await_traps <= got(), await_traps - got()
         assert all(not r.planted for r in site.trap_reads())

@@ -85,6 +85,7 @@ class DuelGame:
         self.status = "Ongoing"
         self.version = 1
         self.result: dict | None = None
+        self._final_result: dict | None = None
         self.next_round_at: float | None = None
         self.finish_at: float | None = None
         self._announce(1, now)
@@ -159,6 +160,7 @@ class DuelGame:
             events += self._resolve(now)
         if self.finish_at is not None and now >= self.finish_at:
             self.finish_at = None
+            self.status, self.result = "Finished", self._final_result
             self.version += 1
             events.append("DuelFinished")
         if self.next_round_at is not None and now >= self.next_round_at:
@@ -219,13 +221,12 @@ class DuelGame:
             p.pin = None
         self.version += 1
         if min(self.health) == 0 or r.number >= self.config.max_rounds:
-            self.status = "Finished"
             winner = None if self.health[0] == self.health[1] else (
                 0 if self.health[0] > self.health[1] else 1)
-            self.result = {"isDraw": winner is None,
-                           "winningTeamId": None if winner is None else self.team_id(winner),
-                           "winnerStyle": "Victory"}
-            self.finish_at = now + self.config.result_s
+            self._final_result = {"isDraw": winner is None,
+                                  "winningTeamId": None if winner is None else self.team_id(winner),
+                                  "winnerStyle": "Victory"}
+            self.finish_at = now + self.config.result_s     # DuelFinished follows the last result
         else:
             self.next_round_at = now + self.config.result_s
         return ["DuelRoundTimedOut"]

@@ -8,8 +8,10 @@ subclasses that remember their instances. It touches no answer itself.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from tests.geoguessr_site.pages import react_available
 
@@ -83,4 +85,37 @@ async def mock_page(site, chromium_path: str, *, hook: bool = True) -> AsyncIter
             await browser.close()
 
 
-__all__ = ["FIND_CONTEXT", "HOOK_SCRIPT", "mock_page", "react_available"]
+def run_on_page(site, chromium_path: str, body: Callable[..., Awaitable], *,
+                timeout_s: float = 90.0, hook: bool = True):
+    """Open ``site.url`` in a fresh browser and return ``await body(page)``."""
+    async def main():
+        async with mock_page(site, chromium_path, hook=hook) as page:
+            await page.goto(site.url)
+            return await body(page)
+    return asyncio.run(asyncio.wait_for(main(), timeout_s))
+
+
+async def wait_js(page, expression: str, timeout_s: float = 15.0) -> None:
+    await page.wait_for_function(expression, timeout=timeout_s * 1000, polling=100)
+
+
+async def wait_text(page, selector: str, timeout_s: float = 15.0) -> str:
+    """The text of the first match of ``selector`` as soon as it shows (splashes are brief)."""
+    handle = await page.wait_for_function(
+        "(sel) => { const e = document.querySelector(sel); return e ? e.textContent : null; }",
+        arg=selector, timeout=timeout_s * 1000, polling=50)
+    return await handle.json_value()
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    """Page reports travel as beacons: give them a moment to arrive."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+__all__ = ["FIND_CONTEXT", "HOOK_SCRIPT", "eventually", "mock_page", "react_available",
+           "run_on_page", "wait_js", "wait_text"]

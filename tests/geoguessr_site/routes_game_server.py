@@ -20,8 +20,7 @@ def register(app: web.Application, rt: Runtime) -> None:
         if cfg.mode not in ("duels", "team-duels", "party") or request.match_info["game"] != cfg.game_id:
             raise web.HTTPNotFound()
         state = rt.duel.archive()
-        rt.traps.server_read("archive.duels", [r["roundNumber"] for r in state["rounds"]],
-                             time.time(), f"GET game-server{request.path}")
+        rt.server_trap(request, "archive.duels", [r["roundNumber"] for r in state["rounds"]])
         return web.json_response(state)
 
     async def legacy_post(request: web.Request) -> web.StreamResponse:

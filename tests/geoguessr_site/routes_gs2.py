@@ -36,8 +36,7 @@ def register(app: web.Application, rt: Runtime) -> None:
         d = duel(request)
         d.ensure_started()
         if not own(request):
-            rt.traps.server_read("gs2.state", d.rounds_held(), time.time(),
-                                 f"{request.method} gs2{request.path}")
+            rt.server_trap(request, "gs2.state", d.rounds_held())
         return web.json_response(d.game.state())
 
     async def body_latlng(request: web.Request) -> tuple[float, float]:

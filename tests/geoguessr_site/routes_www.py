@@ -69,9 +69,7 @@ def register(app: web.Application, rt: Runtime) -> None:
 
     def answer_read(request: web.Request, trap: str) -> None:
         """A foreign client got the game JSON: a read of every round whose answer it held."""
-        g = rt.classic
-        rounds = list(range(1, len(g.rounds) + 1))
-        rt.traps.server_read(trap, rounds, time.time(), _tag(request))
+        rt.server_trap(request, trap, list(range(1, len(rt.classic.rounds) + 1)))
 
     async def game_get(request: web.Request) -> web.StreamResponse:
         g = game_or_404(request.match_info["token"])

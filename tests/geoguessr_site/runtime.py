@@ -68,6 +68,12 @@ class Runtime:
             return self.duel.our_guess_at(number)
         return None
 
+    def server_trap(self, request, trap: str, rounds: list[int]) -> None:
+        """Record that ``request`` (not the page's own client) received these rounds' answers."""
+        host = request.host.split(":")[0]
+        self.traps.server_read(trap, rounds, time.time(), f"{request.method} {host}{request.path_qs}",
+                               planted=request.headers.get("x-mock-planted") == "1")
+
     def log_request(self, entry: dict) -> None:
         with self.lock:
             self.request_log.append(entry)

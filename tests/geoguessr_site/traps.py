@@ -53,10 +53,11 @@ class TrapLog:
             self._reads.append(read)
         return read
 
-    def server_read(self, trap: str, rounds: list[int], t: float, tag: str) -> list[TrapRead]:
+    def server_read(self, trap: str, rounds: list[int], t: float, tag: str,
+                    planted: bool = False) -> list[TrapRead]:
         """An answer-bearing response left the server for a foreign client: one read per round
         whose answer it held."""
-        out = [TrapRead(trap, n, t, self._before(n, t), "server", tag) for n in rounds]
+        out = [TrapRead(trap, n, t, self._before(n, t), "server", tag, planted) for n in rounds]
         with self._lock:
             self._reads.extend(out)
         return out
