@@ -53,9 +53,8 @@ html,body{margin:0;height:100%;background:#1a1446;color:#fff;font-family:sans-se
 .compass_compass__BRK1T{width:48px;height:48px;border-radius:24px}
 .game_guessMap__8jK6O{position:absolute;right:16px;bottom:16px;width:320px;height:240px;z-index:4}
 .guess-map_guessMap__QlC3z{position:absolute;inset:0;display:flex;flex-direction:column}
-.guess-map_canvasContainer__BZ_5y{position:relative;flex:1}
 .guess-map_canvas__cvpqv{position:absolute;inset:0}
-.guess-map_guessButton__Jfo5S button{width:100%;height:36px}
+.guess-map_guessMap__QlC3z button{width:100%;height:36px}
 .new-round_root__xO4Wj{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;background:#1a1446e0;z-index:6;font-size:56px}
 .round-score_root__4Ye_r,.result-layout_root__fRPgH{position:absolute;inset:0;z-index:6;background:#1a1446f0}
 .result-layout_top__mBX1e{position:absolute;left:0;right:0;top:0;height:60%}

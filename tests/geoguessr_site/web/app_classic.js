@@ -68,7 +68,7 @@ function ClassicApp({ client }) {
   }, [snap && snap.view, snap && snap.round]);
   if (!snap || snap.view === 'loading') return h('div', { className: 'fullscreen-spinner_root__IF4pq' });
   const playing = snap.view === 'playing';
-  return h('div', { className: 'in-game_root__QJxhd' }, h('div', { className: 'in-game_layout__kqBbg' },
+  return h('div', { className: 'in-game_root__QJxhd' }, h('main', { className: 'in-game_layout__kqBbg' },
     h('div', { className: 'game_layout__TO_jf' },
       h('div', { className: `game_panorama__lq1oy${snap.nmpz ? ' panorama_playingNmpz__Vvcmd' : ''}` },
         h('div', { className: 'game-panorama_panorama__rdhFg', 'data-qa': 'panorama' },
@@ -100,7 +100,7 @@ function ResultView({ snap, client, maps }) {
         final
           ? h('div', { className: 'standard-final-result_wrapper__fTqz0' },
             h('div', { className: 'standard-final-result_score__R_cHR' }, t('points', { n: snap.total })),
-            h('button', { 'data-qa': 'play-again-button', className: 'button_button__aR6_e', onClick: client.playAgain }, t('playAgain')))
+            h('button', { 'data-qa': 'play-again-button', className: 'button_button__aR6_e standard-final-result_primaryButton__wQ6Wr', onClick: client.playAgain }, t('playAgain')))
           : h('div', { className: 'round-result_actions__5j26U' },
             h('button', { 'data-qa': 'close-round-result', className: 'button_button__aR6_e', onClick: client.next }, t('next'))))));
 }

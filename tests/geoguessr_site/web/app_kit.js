@@ -147,9 +147,9 @@ function GuessMap({ maps, onPin, pin, disabled, onGuess, guessLabel }) {
     marker.current.setPosition(pin);
   }, [pin, maps]);
   return h('div', { className: 'guess-map_guessMap__QlC3z', 'data-qa': 'guess-map' },
-    h('div', { className: 'guess-map_canvasContainer__BZ_5y' },
+    h('div', { style: { position: 'relative', flex: 1 } },
       h('div', { className: 'guess-map_canvas__cvpqv', ref: box })),
-    h('div', { className: 'guess-map_guessButton__Jfo5S' },
+    h('div', null,
       h('button', { className: 'button_button__aR6_e button_variantPrimary__u3WzI guess-map_guessButton__Jfo5S',
         'data-qa': 'perform-guess', disabled: disabled || !pin, onClick: onGuess },
         h('div', { className: 'button_wrapper__NkcHZ' }, h('span', null, pin ? guessLabel : t('placePin'))))));

@@ -3,8 +3,9 @@
 // a duel runs, renders it through a portal outside <main> without navigating
 // (rashinban2026-scripts docs/geoguessr/samples/player-tie-range/README.md).
 
-function SiteLayout({ children }) {
-  return h('div', { className: 'site-layout_root__Y3kAk' }, h('main', { className: 'site-layout_main__C0bmT' }, children));
+function SiteLayout({ children, main = true }) {
+  return h('div', { className: 'site-layout_root__Y3kAk' },
+    main ? h('main', { className: 'site-layout_main__C0bmT' }, children) : children);
 }
 
 function PartyLobby({ playerId }) {
@@ -48,7 +49,7 @@ async function mountSite() {
     root.render(h(SiteLayout, null, h(PartyLobby, { playerId })));
   } else {
     const client = classicClient();
-    root.render(h(SiteLayout, null, h(ClassicApp, { client })));
+    root.render(h(SiteLayout, { main: false }, h(ClassicApp, { client })));   // the game layout is the <main>
     await client.start();
   }
 }
