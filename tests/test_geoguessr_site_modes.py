@@ -128,3 +128,24 @@ def test_a_planted_read_is_recorded_as_planted(chromium_path, tmp_path):
         run_on_page(site, chromium_path, body)
         assert eventually(lambda: {r.trap for r in site.violations()} == {"currentRound.panorama", "gs2.state"})
         assert all(r.planted for r in site.violations())
+
+
+def test_battle_royale_countries_rounds_follow_each_guess(chromium_path, tmp_path):
+    with MockGeoGuessr(mode="battle-royale", br_variant="countries", rounds=2, timing=FAST,
+                       workdir=tmp_path) as site:
+        async def body(page):
+            for n in (1, 2):
+                await wait_js(page, PLAYING + " && window.__hook.maps.length >= 1")
+                await page.evaluate("""([lat, lng]) => {
+                  const map = window.__hook.maps[window.__hook.maps.length - 1];
+                  google.maps.event.trigger(map, 'click', { latLng: new google.maps.LatLng(lat, lng) });
+                }""", [10.0 * n, 5.0])
+                await page.click("[data-qa=perform-guess]")
+                await wait_js(page, "!document.querySelector('[data-qa=perform-guess]')")
+            return await page.evaluate(
+                "async (id) => (await fetch('https://game-server.geoguessr.com/api/battle-royale/' + id, {credentials: 'include'})).json()",
+                site.game_id)
+        state = run_on_page(site, chromium_path, body)
+        assert state["isCountries"] is True
+        assert [(g.round, g.lat, g.via) for g in site.guesses()] == [(1, 10.0, "page"), (2, 20.0, "page")]
+        assert {(r.trap, r.before_guess) for r in site.trap_reads()} == {("api.battle-royale", False)}

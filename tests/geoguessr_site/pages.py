@@ -18,7 +18,7 @@ WEB = HERE / "web"
 NODE_MODULES = HERE / "node_modules"
 REACT_FILES = {"react.js": NODE_MODULES / "react/umd/react.production.min.js",
                "react-dom.js": NODE_MODULES / "react-dom/umd/react-dom.production.min.js"}
-APP_FILES = ("app_kit.js", "app_duels.js", "app_classic.js", "app_mount.js")
+APP_FILES = ("app_kit.js", "app_duels.js", "app_classic.js", "app_br.js", "app_mount.js")
 MAPS_FILES = ("maps_core.js", "street_view.js", "guess_map.js", "maps_boot.js")
 
 TEXTS = {

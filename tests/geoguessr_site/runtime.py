@@ -44,12 +44,13 @@ class Runtime:
     def __post_init__(self) -> None:
         self.traps = TrapLog(self.our_guess_at)
         self.plant_queue = list(self.config.plant_reads)
-        if self.config.mode in ("classic", "challenge"):
+        if self.config.mode in ("classic", "challenge", "battle-royale"):
+            kind = {"classic": "standard"}.get(self.config.mode, self.config.mode)
             self.classic = ClassicGame(self.config.game_id, list(self.config.truths),
-                                       self.config.rounds, time.time(),
-                                       kind="challenge" if self.config.mode == "challenge" else "standard",
+                                       self.config.rounds, time.time(), kind=kind,
                                        nmpz=self.config.nmpz,
-                                       next_round_revealed=self.config.next_round_revealed,
+                                       next_round_revealed="on_next" if kind == "battle-royale"
+                                       else self.config.next_round_revealed,
                                        player_id=self.config.player_id)
 
     def new_nonce(self) -> str:

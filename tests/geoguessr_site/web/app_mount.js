@@ -47,6 +47,10 @@ async function mountSite() {
     await client.start();
   } else if (BOOT.mode === 'party') {
     root.render(h(SiteLayout, null, h(PartyLobby, { playerId })));
+  } else if (BOOT.mode === 'battle-royale') {
+    const client = brClient();
+    root.render(h(SiteLayout, null, h(BattleRoyaleApp, { client })));
+    await client.start();
   } else {
     const client = classicClient();
     root.render(h(SiteLayout, { main: false }, h(ClassicApp, { client })));   // the game layout is the <main>
