@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from tests.geoguessr_site import MockGeoGuessr
-from tests.geoguessr_site.harness import eventually, react_available, run_on_page, wait_js
+from tests.geoguessr_site.harness import react_available, run_on_page, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +99,7 @@ def test_challenge_page_plays_its_game(chromium_path, tmp_path):
         async def body(page):
             await wait_js(page, "window.__hook.maps.length >= 1 && !!document.querySelector('[data-qa=perform-guess]')")
             label = await page.inner_text("[data-qa=perform-guess]")
+            await page.evaluate("async (t) => (await fetch(`/api/v3/challenges/${t}/game`)).json()", site.game_id)
             await page.evaluate(PLACE_AND_GUESS, [3.0, 4.0])
             await wait_js(page, "!!document.querySelector('[data-qa=play-again-button]')")
             return label, page.url
@@ -106,6 +107,7 @@ def test_challenge_page_plays_its_game(chromium_path, tmp_path):
         assert url == site.url and url.startswith("https://www.geoguessr.com/de/challenge/")
         assert label == "Setze deinen Pin auf die Karte"
         assert [(g.round, g.via) for g in site.guesses()] == [(1, "page")]
-        own = [r for r in site.requests() if r["path"].startswith("/api/v3/challenges/")]
+        own = [r for r in site.requests() if r["path"].startswith("/api/v3/challenges/")
+               and not r["path"].endswith("/game")]
         assert own and all(r["own"] for r in own)
-        assert eventually(lambda: site.violations() == [])
+        assert [(r.trap, r.round) for r in site.violations()] == [("api.v3.challenges.game", 1)]

@@ -100,7 +100,7 @@ def test_fiber_walk_finds_the_context_and_its_callbacks_guess(chromium_path, tmp
 
 
 def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
-    with MockGeoGuessr(mode="duels", rounds=1, timing=FAST, workdir=tmp_path) as site:
+    with MockGeoGuessr(mode="duels", rounds=2, timing=FAST, workdir=tmp_path) as site:
         async def body(page):
             await wait_js(page, "window.__hook.panos.length === 1")
             await wait_js(page, "!document.querySelector('[class*=new-round_roundNumber__]')")
@@ -121,7 +121,13 @@ def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
               P.texSubImage2D = function (...a) { const img = a[a.length - 1]; if (img instanceof HTMLImageElement) window.__seen = img.currentSrc || img.src; return orig.apply(this, a); };
               window.__hook.panos[0].setPov({ heading: 200, pitch: 0 }); }""")
             await asyncio.sleep(1.5)
-            return await page.evaluate("window.__seen || null")
+            seen = await page.evaluate("window.__seen || null")
+            # a hook on setOptions reads the next round's panorama options
+            await page.evaluate("""() => { const P = Object.getPrototypeOf(window.__hook.panos[0]), orig = P.setOptions;
+              P.setOptions = function (o) { if (o && 'pano' in o) window.__pano = o.pano; return orig.call(this, o); };
+              return window.__ctx.onPlacedPin({ lat: 1, lng: 1 }).then(() => window.__ctx.onGuess()); }""")
+            await wait_js(page, "!!window.__pano")
+            return seen
         seen = run_on_page(site, chromium_path, body)
         assert seen and "panoid=" in seen
         await_traps = {"currentRound.panorama", "gameState.rounds", "gameState.teams", "sv.getPosition",
@@ -131,4 +137,6 @@ def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
             return {r.trap for r in site.trap_reads() if r.round == 1 and r.before_guess}
         eventually(lambda: await_traps <= got())
         assert await_traps <= got(), await_traps - got()
+        assert eventually(lambda: any(r.trap == "sv.options" and r.round == 2 and r.before_guess
+                                      for r in site.trap_reads()))
         assert all(not r.planted for r in site.trap_reads())
