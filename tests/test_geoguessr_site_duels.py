@@ -69,7 +69,9 @@ def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chrom
         assert after_keys == before
         assert trusted == pytest.approx(100.0)
         assert hue_distance(hue_of(pixel), expected_hue(pano, 90.0)) < 15, (pixel, expected_hue(pano, 90.0))
-        assert any(abs(p["heading"] - 90.0) < 1e-6 for p in site.pov_log())   # the site saw the turn
+        assert eventually(lambda: any(abs(p["heading"] - 90.0) < 1e-6 and p["by"] == "other"
+                                      for p in site.pov_log()))      # the site saw the turn
+        assert any(p["by"] == "page" and p["round"] == 1 for p in site.pov_log())  # its start view
         assert site.violations() == []
 
 

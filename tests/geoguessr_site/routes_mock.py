@@ -39,7 +39,7 @@ def register(app: web.Application, rt: Runtime) -> None:
     async def pov(request: web.Request) -> web.StreamResponse:
         d = await _json(request)
         with rt.lock:
-            rt.pov_log.append({k: d.get(k) for k in ("round", "heading", "pitch", "zoom", "t")})
+            rt.pov_log.append({k: d.get(k) for k in ("round", "heading", "pitch", "zoom", "t", "by")})
         return web.Response(status=204)
 
     async def plant(request: web.Request) -> web.StreamResponse:

@@ -80,7 +80,7 @@ function ClassicApp({ client }) {
           h('div', { className: 'rounds-status_mapTitle__DYtDx' }, h('div', { 'data-qa': 'rounds-status-map-name' }, 'A Mock World')),
           h('div', { className: 'rounds-status_body__yHqrc' })))),
       playing && h('div', { className: 'game_controls__xgq6p' }, h('div', { className: 'game-panorama_controls__TbU2Y' },
-        h('button', { className: 'compass_compass__BRK1T', 'data-qa': 'compass', onClick: () => liveSv && liveSv.setPov({ heading: 0, pitch: 0 }) },
+        h('button', { className: 'compass_compass__BRK1T', 'data-qa': 'compass', onClick: () => liveSv && pageSetsPov(() => liveSv.setPov({ heading: 0, pitch: 0 })) },
           h('div', { className: 'compass__indicator__mQ1xL' })))),
       playing && h('div', { className: 'game_guessMap__8jK6O' },
         h(GuessMap, { maps, pin: snap.pin, onPin: client.placePin, onGuess: client.guess, guessLabel: t('guess') }))),

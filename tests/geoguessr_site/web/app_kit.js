@@ -93,11 +93,15 @@ function useMaps() {
   return maps;
 }
 
-// The site's view telemetry (like gs2 LiveStreamSamples PanoPov / PanoZoom).
+// The site's view telemetry (like gs2 LiveStreamSamples PanoPov / PanoZoom); `by` says whether
+// the page itself set the view (a round's start view, the compass button) or something else did.
+let pageSettingPov = false;
 function sendPov(round, sv) {
   const pov = sv.getPov();
-  beacon('/__mock/pov', { round, heading: pov.heading, pitch: pov.pitch, zoom: sv.getZoom(), t: Date.now() / 1000 });
+  beacon('/__mock/pov', { round, heading: pov.heading, pitch: pov.pitch, zoom: sv.getZoom(), t: Date.now() / 1000,
+    by: pageSettingPov ? 'page' : 'other' });
 }
+function pageSetsPov(fn) { pageSettingPov = true; try { fn(); } finally { pageSettingPov = false; } }
 
 function StreetView({ maps, round, nmpz, onHeading, className }) {
   const box = React.useRef(null);
@@ -123,7 +127,7 @@ function StreetView({ maps, round, nmpz, onHeading, className }) {
     for (const key of ['pano', 'position']) {
       Object.defineProperty(opts, key, { enumerable: true, get() { pageTrap('sv.options', round); return key === 'pano' ? a.pano : { lat: a.lat, lng: a.lng }; } });
     }
-    sv.current.setOptions(opts);
+    pageSetsPov(() => sv.current.setOptions(opts));
   }, [maps, round]);
   return h('div', { ref: box, className, style: { position: 'absolute', inset: 0 } });
 }
