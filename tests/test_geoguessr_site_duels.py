@@ -117,6 +117,11 @@ def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
               const pb = await (await fetch('/api/v4/game-server/phonebook/' + c.gameState.gameId)).json();
               await fetch(`https://gs2.geoguessr.com/${pb.gameServerNodeId}/${c.gameState.gameId}`, { credentials: 'include' });
               await fetch(`https://game-server.geoguessr.com/api/duels/${c.gameState.gameId}`, { credentials: 'include' });
+              await new Promise((resolve) => {      // a socket of its own on the game node
+                const ws = new WebSocket(`wss://gs2.geoguessr.com/${pb.gameServerNodeId}/${c.gameState.gameId}/ws`);
+                ws.onopen = () => ws.send(JSON.stringify({ code: 'SubscribeToLobby', gameId: c.gameState.gameId }));
+                ws.onmessage = () => { ws.close(); resolve(); };
+              });
             }""")
             # a tile upload hook (OGGS tiles.js style) reading the image URL
             await page.evaluate("""() => { const P = WebGLRenderingContext.prototype, orig = P.texSubImage2D;
@@ -134,7 +139,7 @@ def test_every_trap_records_its_read_before_the_guess(chromium_path, tmp_path):
         assert seen and "panoid=" in seen
         await_traps = {"currentRound.panorama", "gameState.rounds", "gameState.teams", "sv.getPosition",
                        "sv.getPano", "sv.getLocation", "sv.getLinks", "sv.service", "resource-timing",
-                       "gs2.state", "archive.duels", "tile.src"}
+                       "gs2.state", "gs2.ws", "archive.duels", "tile.src"}
         def got():
             return {r.trap for r in site.trap_reads() if r.round == 1 and r.before_guess}
         eventually(lambda: await_traps <= got())

@@ -65,7 +65,7 @@ def test_phonebook_gs2_and_the_legacy_archive_stale_until_finished(chromium_path
 
 
 def test_party_duel_runs_inside_the_lobby_without_navigation(chromium_path, tmp_path):
-    with MockGeoGuessr(mode="party", rounds=1, timing=FAST, locale="ja", workdir=tmp_path) as site:
+    with MockGeoGuessr(mode="party", rounds=1, timing=FAST, locale="ja", guest=True, workdir=tmp_path) as site:
         async def body(page):
             url = page.url
             splash = await wait_text(page, "#party-duel-portal [class*=new-round_roundNumber__]")
@@ -74,8 +74,13 @@ def test_party_duel_runs_inside_the_lobby_without_navigation(chromium_path, tmp_
             found = await page.evaluate(FIND_CONTEXT)
             await wait_js(page, "!!document.querySelector('[data-qa=round-result]')")
             card = await page.inner_text("[class*=round-score_roundNumber__]")
-            return url, page.url, splash, outside_main, found, card
-        url, url_after, splash, outside_main, found, card = run_on_page(site, chromium_path, body)
+            account = await page.evaluate("JSON.parse(document.getElementById('__NEXT_DATA__').textContent).props.accountProps")
+            return url, page.url, splash, outside_main, found, card, account
+        url, url_after, splash, outside_main, found, card, account = run_on_page(site, chromium_path, body)
+        assert account == {}                                     # a guest: no user id in __NEXT_DATA__
+        assert any(r["path"] == "/api/v4/guest-users/id" and r["own"] for r in site.requests())
+        players = [p["playerId"] for t in site.rt.duel.game.state()["teams"] for p in t["players"]]
+        assert site.config.guest_id in players
         assert url == url_after == site.url and "/ja/party/lobby/" in url
         assert splash == "ラウンド 1" and card == "ラウンド 1"
         assert outside_main is True
