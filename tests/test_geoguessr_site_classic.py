@@ -10,15 +10,10 @@ import asyncio
 import pytest
 
 from tests.geoguessr_site import MockGeoGuessr
-from tests.geoguessr_site.harness import react_available, run_on_page, wait_js
+from tests.geoguessr_site.harness import needs_react, run_on_page, wait_js
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, needs_react]
 
-
-@pytest.fixture(autouse=True)
-def _react():
-    if not react_available():
-        pytest.skip("the mock's React build is not installed: run `make js-deps`")
 
 
 # what OGGS core/maps.js does: a click event on the guess map's Maps object, then the button

@@ -13,21 +13,16 @@ from tests.geoguessr_site import MockGeoGuessr, Timing
 from tests.geoguessr_site.harness import (
     FIND_CONTEXT,
     eventually,
-    react_available,
+    needs_react,
     run_on_page,
     wait_js,
     wait_text,
 )
 from tests.geoguessr_site.tiles import expected_hue, hue_distance, hue_of
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, needs_react]
 FAST = Timing(countdown_s=0.5, result_s=1.0, after_first_guess_s=15.0, opponent_s=0.3)
 
-
-@pytest.fixture(autouse=True)
-def _react():
-    if not react_available():
-        pytest.skip("the mock's React build is not installed: run `make js-deps`")
 
 
 # reads the panorama canvas right after a frame (the drawing buffer is not preserved)

@@ -14,21 +14,16 @@ from tests.geoguessr_site import MockGeoGuessr, Timing
 from tests.geoguessr_site.harness import (
     FIND_CONTEXT,
     eventually,
-    react_available,
+    needs_react,
     run_on_page,
     wait_js,
     wait_text,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, needs_react]
 FAST = Timing(countdown_s=0.4, result_s=0.8, after_first_guess_s=15.0, opponent_s=0.3, party_wait_s=0.5)
 PLAYING = "!!document.querySelector('[data-qa=perform-guess]')"
 
-
-@pytest.fixture(autouse=True)
-def _react():
-    if not react_available():
-        pytest.skip("the mock's React build is not installed: run `make js-deps`")
 
 
 async def _guess(page, lat: float, lng: float) -> None:

@@ -7,17 +7,14 @@ import ssl
 import subprocess
 from pathlib import Path
 
+from tests.geoguessr_site.config import MockSiteUnavailable
 from tests.geoguessr_site.hosts import ALL_HOSTS
-
-
-class CertificateUnavailable(RuntimeError):
-    """openssl is missing; the message says how to install it."""
 
 
 def server_ssl_context(folder: Path) -> ssl.SSLContext:
     """Make (once per folder) a key and certificate for all site hosts; return a server context."""
     if shutil.which("openssl") is None:
-        raise CertificateUnavailable("openssl is not installed (apt-get install openssl): the "
+        raise MockSiteUnavailable("openssl is not installed (apt-get install openssl): the "
                                      "mock site needs it for its certificate")
     folder.mkdir(parents=True, exist_ok=True)
     key, crt = folder / "mock-site.key", folder / "mock-site.crt"

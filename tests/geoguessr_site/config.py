@@ -19,6 +19,10 @@ DEFAULT_TRUTHS = ((48.8566, 2.3522), (-33.8688, 151.2093), (35.6762, 139.6503),
                   (-1.2921, 36.8219), (49.2827, -123.1207))
 
 
+class MockSiteUnavailable(RuntimeError):
+    """Something the mock needs is not installed; the message says what and how to install it."""
+
+
 @dataclass(frozen=True)
 class Timing:
     """Seconds. The real site: a round starts 2-4 s after it is announced, the next round

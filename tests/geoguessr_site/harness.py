@@ -13,6 +13,8 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import pytest
+
 from tests.geoguessr_site.pages import react_available
 
 HOOK_SCRIPT = """
@@ -62,6 +64,9 @@ FIND_CONTEXT = """
     team: result.playerTeam && result.playerTeam.name } : null;
 }
 """
+
+needs_react = pytest.mark.skipif(not react_available(),
+                                 reason="the mock's React build is not installed: run `make js-deps`")
 
 CHROMIUM_FLAGS = ["--disable-gpu", "--no-first-run", "--disable-quic", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync",
@@ -117,5 +122,5 @@ def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> bool:
     return True
 
 
-__all__ = ["FIND_CONTEXT", "HOOK_SCRIPT", "eventually", "mock_page", "react_available",
+__all__ = ["FIND_CONTEXT", "HOOK_SCRIPT", "eventually", "mock_page", "needs_react", "react_available",
            "run_on_page", "wait_js", "wait_text"]

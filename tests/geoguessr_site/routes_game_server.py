@@ -19,7 +19,7 @@ import time
 
 from aiohttp import web
 
-from tests.geoguessr_site.runtime import GuessRecord, Runtime
+from tests.geoguessr_site.runtime import Runtime, read_latlng
 
 
 def register(app: web.Application, rt: Runtime) -> None:
@@ -53,27 +53,16 @@ def register(app: web.Application, rt: Runtime) -> None:
 
     async def br_get(request: web.Request) -> web.StreamResponse:
         g = br_game(request)
-        if not rt.is_own(request.headers.get("x-mock-own")):
+        if not rt.own(request):
             rt.server_trap(request, "api.battle-royale", list(range(1, len(g.rounds) + 1)))
         return web.json_response(br_state())
 
     async def br_guess(request: web.Request) -> web.StreamResponse:
         g = br_game(request)
-        try:
-            body = await request.json()
-            lat, lng = float(body["lat"]), float(body["lng"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"message": "lat and lng are required"}, status=400)
-        via = "page" if rt.is_own(request.headers.get("x-mock-own")) else "external"
-        n = g.round
-        try:
-            g.guess(lat, lng, time.time(), via)
-        except ValueError as e:
-            rt.log_guess(GuessRecord(n, lat, lng, time.time(), via, False))
-            return web.json_response({"message": str(e)}, status=400)
-        rt.log_guess(GuessRecord(n, lat, lng, time.time(), via, True))
-        if via == "page":
-            rt.page_guess_rounds.append(n)
+        lat, lng = await read_latlng(request)
+        error = rt.classic_guess(lat, lng, "page" if rt.own(request) else "external")
+        if error:
+            return web.json_response({"message": error}, status=400)
         asyncio.get_running_loop().call_later(cfg.timing.result_s, lambda: g.next_round(time.time()))
         return web.json_response({"ok": True})
 

@@ -15,7 +15,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from tests.geoguessr_site.duel_runtime import DuelRuntime
-from tests.geoguessr_site.runtime import Runtime
+from tests.geoguessr_site.runtime import Runtime, read_latlng
 
 
 def register(app: web.Application, rt: Runtime) -> None:
@@ -29,27 +29,16 @@ def register(app: web.Application, rt: Runtime) -> None:
                                    content_type="application/json")
         return rt.duel
 
-    def own(request: web.Request) -> bool:
-        return rt.is_own(request.headers.get("x-mock-own"))
-
     async def state(request: web.Request) -> web.StreamResponse:
         d = duel(request)
         d.ensure_started()
-        if not own(request):
+        if not rt.own(request):
             rt.server_trap(request, "gs2.state", d.rounds_held())
         return web.json_response(d.game.state())
 
-    async def body_latlng(request: web.Request) -> tuple[float, float]:
-        try:
-            body = await request.json()
-            return float(body["lat"]), float(body["lng"])
-        except (ValueError, KeyError, TypeError):
-            raise web.HTTPBadRequest(text=json.dumps({"message": "lat and lng are required"}),
-                                     content_type="application/json") from None
-
     async def pin(request: web.Request) -> web.StreamResponse:
         d = duel(request)
-        lat, lng = await body_latlng(request)
+        lat, lng = await read_latlng(request)
         try:
             d.pin(lat, lng)
         except ValueError as e:
@@ -58,12 +47,12 @@ def register(app: web.Application, rt: Runtime) -> None:
 
     async def guess(request: web.Request) -> web.StreamResponse:
         d = duel(request)
-        lat, lng = await body_latlng(request)
+        lat, lng = await read_latlng(request)
         try:
-            d.guess(lat, lng, "page" if own(request) else "external")
+            d.guess(lat, lng, "page" if rt.own(request) else "external")
         except ValueError as e:
             return web.json_response({"message": str(e)}, status=409)
-        return web.json_response(d.game.state() if own(request) else {"ok": True})
+        return web.json_response(d.game.state() if rt.own(request) else {"ok": True})
 
     async def socket(request: web.Request) -> web.StreamResponse:
         d = duel(request)

@@ -13,13 +13,9 @@ import time
 from aiohttp import web
 
 from tests.geoguessr_site import pages
-from tests.geoguessr_site.runtime import GuessRecord, Runtime
+from tests.geoguessr_site.runtime import Runtime, read_latlng
 
 SESSION_COOKIE = "_ncfa"
-
-
-def _own(request: web.Request, rt: Runtime) -> bool:
-    return rt.is_own(request.headers.get("x-mock-own"))
 
 
 def _tag(request: web.Request) -> str:
@@ -73,7 +69,7 @@ def register(app: web.Application, rt: Runtime) -> None:
 
     async def game_get(request: web.Request) -> web.StreamResponse:
         g = game_or_404(request.match_info["token"])
-        if _own(request, rt):
+        if rt.own(request):
             g.next_round(time.time())
         else:
             answer_read(request, "api.v3.games")
@@ -81,22 +77,12 @@ def register(app: web.Application, rt: Runtime) -> None:
 
     async def game_guess(request: web.Request) -> web.StreamResponse:
         g = game_or_404(request.match_info["token"])
-        try:
-            body = await request.json()
-            lat, lng = float(body["lat"]), float(body["lng"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"message": "lat and lng are required"}, status=400)
-        via = "page" if _own(request, rt) else "external"
-        n = g.round
-        try:
-            g.guess(lat, lng, time.time(), via)
-        except ValueError as e:
-            rt.log_guess(GuessRecord(n, lat, lng, time.time(), via, False))
-            return web.json_response({"message": str(e)}, status=400)
-        rt.log_guess(GuessRecord(n, lat, lng, time.time(), via, True))
-        if via == "page":
-            rt.page_guess_rounds.append(n)
-        else:   # the response carries the game (and the next round's answer): it was exposed
+        lat, lng = await read_latlng(request)
+        via = "page" if rt.own(request) else "external"
+        error = rt.classic_guess(lat, lng, via)
+        if error:
+            return web.json_response({"message": error}, status=400)
+        if via == "external":   # the response carries the game (and the next round's answer)
             rt.traps.exposure("api.v3.games-guess-response", time.time(), _tag(request))
         return web.json_response(g.state())
 
@@ -116,7 +102,7 @@ def register(app: web.Application, rt: Runtime) -> None:
     async def challenge_game(request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != cfg.challenge_token or cfg.mode != "challenge":
             raise web.HTTPNotFound()
-        if not _own(request, rt):
+        if not rt.own(request):
             answer_read(request, "api.v3.challenges.game")
         return web.json_response(rt.classic.state())
 

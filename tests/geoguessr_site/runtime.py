@@ -6,6 +6,7 @@ Only the server's event-loop thread mutates it; the test thread reads the logs t
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -75,6 +76,23 @@ class Runtime:
         self.traps.server_read(trap, rounds, time.time(), f"{request.method} {host}{request.path_qs}",
                                planted=request.headers.get("x-mock-planted") == "1")
 
+    def own(self, request) -> bool:
+        """Whether ``request`` came from the page's own client (its per-load marker)."""
+        return self.is_own(request.headers.get("x-mock-own"))
+
+    def classic_guess(self, lat: float, lng: float, via: str) -> str | None:
+        """Apply a guess to the classic-type game and log it; the error message, or None."""
+        n = self.classic.round
+        try:
+            self.classic.guess(lat, lng, time.time(), via)
+        except ValueError as e:
+            self.log_guess(GuessRecord(n, lat, lng, time.time(), via, False))
+            return str(e)
+        self.log_guess(GuessRecord(n, lat, lng, time.time(), via, True))
+        if via == "page":
+            self.page_guess_rounds.append(n)
+        return None
+
     def log_request(self, entry: dict) -> None:
         with self.lock:
             self.request_log.append(entry)
@@ -82,3 +100,14 @@ class Runtime:
     def log_guess(self, rec: GuessRecord) -> None:
         with self.lock:
             self.guess_log.append(rec)
+
+
+async def read_latlng(request) -> tuple[float, float]:
+    """The `{lat, lng}` of a guess or pin body; HTTP 400 with a clear message otherwise."""
+    from aiohttp import web
+    try:
+        body = await request.json()
+        return float(body["lat"]), float(body["lng"])
+    except (ValueError, KeyError, TypeError):
+        raise web.HTTPBadRequest(text=json.dumps({"message": "lat and lng are required"}),
+                                 content_type="application/json") from None

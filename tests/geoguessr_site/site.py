@@ -18,7 +18,8 @@ from typing import Self
 
 from tests.geoguessr_site import hosts
 from tests.geoguessr_site.cert import server_ssl_context
-from tests.geoguessr_site.config import PLANTABLE, SiteConfig, Timing
+from tests.geoguessr_site.config import PLANTABLE, MockSiteUnavailable, SiteConfig, Timing
+from tests.geoguessr_site.pages import react_available
 from tests.geoguessr_site.runtime import GuessRecord, Runtime
 from tests.geoguessr_site.server import ServerThread
 from tests.geoguessr_site.traps import Exposure, TrapRead
@@ -47,6 +48,9 @@ class MockGeoGuessr:
 
     # --- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> Self:
+        if not react_available():
+            raise MockSiteUnavailable("the mock site's React build is not installed: run "
+                                      "`make js-deps` (npm ci in tests/geoguessr_site)")
         self.server = ServerThread(self.rt, server_ssl_context(self.workdir / "cert"))
         self.server.start()
         return self
