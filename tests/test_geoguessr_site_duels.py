@@ -6,6 +6,7 @@ extension's e2e tests against it mean something.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -41,6 +42,7 @@ CENTRE_PIXEL = """
 
 
 def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chromium_path, tmp_path):
+    turned_at = []
     with MockGeoGuessr(mode="duels", rounds=2, timing=FAST, workdir=tmp_path) as site:
         async def body(page):
             await wait_js(page, "window.__hook.panos.length === 1 && window.__hook.installedAt !== null")
@@ -51,7 +53,9 @@ def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chrom
                 c.dispatchEvent(new KeyboardEvent(type, { key: 'ArrowRight', code: 'ArrowRight', bubbles: true })); }""")
             await asyncio.sleep(0.3)
             after_keys = await page.evaluate("window.__hook.panos[0].getPov().heading")
-            await page.evaluate("window.__hook.panos[0].setPov({heading: 90, pitch: 0})")
+            await asyncio.sleep(1.0)                       # the start view's tiles are all in
+            turned_at.append(time.time())
+            await page.evaluate("(h) => window.__hook.panos[0].setPov({heading: h, pitch: 0})", (before + 180) % 360)
             await asyncio.sleep(1.0)                       # tiles stream in after the turn
             pixel = await page.evaluate(CENTRE_PIXEL)
             # a real (trusted) key press turns it: what a script cannot do
@@ -62,9 +66,14 @@ def test_street_view_turns_only_through_setpov_and_a_late_google_is_hooked(chrom
         before, after_keys, pixel, trusted = run_on_page(site, chromium_path, body)
         pano = site.rt.duel.game.rounds[0].pano_id
         assert after_keys == before
-        assert trusted == pytest.approx(100.0)
-        assert hue_distance(hue_of(pixel), expected_hue(pano, 90.0)) < 15, (pixel, expected_hue(pano, 90.0))
-        assert eventually(lambda: any(abs(p["heading"] - 90.0) < 1e-6 and p["by"] == "other"
+        # the turn made new tiles stream in, spread over a while, each URL naming the pano
+        tiles = [r["t"] for r in site.requests() if r["host"] == "streetviewpixels-pa.googleapis.com"
+                 and turned_at[0] <= r["t"] <= turned_at[0] + 1.0]
+        assert len(tiles) >= 3 and max(tiles) - min(tiles) > 0.2, tiles
+        assert trusted == pytest.approx((before + 190) % 360)
+        target = (before + 180) % 360
+        assert hue_distance(hue_of(pixel), expected_hue(pano, target)) < 15, (pixel, expected_hue(pano, target))
+        assert eventually(lambda: any(abs(p["heading"] - target) < 1e-6 and p["by"] == "other"
                                       for p in site.pov_log()))      # the site saw the turn
         assert any(p["by"] == "page" and p["round"] == 1 for p in site.pov_log())  # its start view
         assert site.violations() == []
