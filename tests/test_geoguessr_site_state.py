@@ -30,6 +30,10 @@ def test_damage_matches_the_captured_duels():
 
 
 def test_score_formula():
+    # gs2-ws-DuelRoundTimedOut.json: maxErrorDistance 18540198; 2066247.46 m -> 1640, 2044103.71 m -> 1660
+    assert score(2066247.455297334, 18540198) == 1640
+    assert score(2044103.7099697993, 18540198) == 1660
+    assert resolve_round(DuelRules(), 1, (1640, 1660), (6000, 6000), (1.0, 1.0)).health_after == (5980, 6000)
     assert score(0) == score(24.9) == 5000
     assert score(26) == 5000          # still rounds to 5000
     assert score(14_999_250 / 10) == round(5000 / 2.718281828459045)
