@@ -16,6 +16,7 @@ const sleep = (ms, signal) => new Promise((resolve, reject) => {
 export class Controller {
   constructor({ adapter, send, overlay, signal }) {
     Object.assign(this, { adapter, send, overlay, signal });
+    this.path = location.pathname;
     this.settings = null;
     this.done = new Set();
     this.last = {};
@@ -27,6 +28,7 @@ export class Controller {
     if (this.adapter.lateResults) this.flushLateResults();
     while (!this.signal.aborted) {
       const round = await waitFor(() => {
+        if (location.pathname !== this.path) return null;   // the page moved on: a new controller takes over
         const r = this.adapter.currentRound();
         return r && r.open && !this.done.has(r.key) ? r : null;
       }, { signal: this.signal });
@@ -84,6 +86,7 @@ export class Controller {
   }
 
   stillOpen(round) {
+    if (this.signal.aborted || location.pathname !== this.path) return false;
     const r = this.adapter.currentRound();
     return Boolean(r && r.key === round.key && r.open);
   }
@@ -132,7 +135,7 @@ export class Controller {
         await sleep(1000, this.signal);
       }
     }
-    if (!guess) return;
+    if (!guess || this.signal.aborted) return;
     timing.guessMs = Math.round(performance.now() - t0);
     timing.backendMs = guess.roundTripMs;
     this.overlay.showGuess(guess);

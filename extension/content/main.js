@@ -31,7 +31,9 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return false;
 });
 
-// document_start: wait for the page's own markup before the first look
+// document_start: wait for the page's own markup before the first look; then look again on
+// every in-page navigation (a single-page app changes the URL without a reload) and now and then
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', check, { once: true });
 else check();
-setInterval(check, 1000);
+if (globalThis.navigation) globalThis.navigation.addEventListener('navigatesuccess', check);
+setInterval(check, 250);

@@ -183,8 +183,10 @@ export const geoguessrAdapter = {
   async waitForResult(round, signal) {
     if (DUELS_KINDS.includes(round.kind)) return duelResult(round, signal);
     if (round.kind === 'classic' || round.kind === 'challenge') return classicResult(round, signal);
-    await waitFor(() => { const d = domFacts(); return d.roundResult || d.classicResult || d.playAgain || d.summary; }, { signal });
-    return null;   // battle royale / live challenge: no result reader yet
+    // battle royale: our guess is in once its guess map goes; the next round opens seconds later
+    await waitFor(() => { const d = domFacts(); return !d.guessMap || d.roundResult || d.classicResult || d.playAgain || d.summary; }, { signal });
+    if (round.kind !== 'battle-royale') return null;   // live challenge: no result reader yet
+    return st.reader.battleRoyaleRound(round.gameId, round.number).catch(() => null);
   },
 
   /** Results that could only be read at the game's end: [{round, result}] (empty until then). */

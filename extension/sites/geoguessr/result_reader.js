@@ -7,11 +7,13 @@
 //   right after our round was resolved (it holds only the rounds played so far: the next one is
 //   announced seconds later). The old game-server archive only once the phonebook says the game
 //   is finished (it stays stale during a live game).
+// - battle royale: game-server /api/battle-royale/<id> right after our guess (the next round
+//   opens seconds later and is in that JSON from then on).
 // - who we are: the logged-in user id from Next.js' page JSON, or /api/v4/guest-users/id.
 // Requests go from the content script (the page's origin and cookies, no header of ours),
 // only to the URLs lib/site_requests.js allows.
 import { GEOGUESSR_URLS, isAllowedGeoguessrRead } from '../../lib/site_requests.js';
-import { classicRoundResult, duelsRoundResult, phonebookRoute } from './results.js';
+import { battleRoyaleRoundResult, classicRoundResult, duelsRoundResult, phonebookRoute } from './results.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MAX_LOG = 100;
@@ -78,6 +80,11 @@ export class ResultReader {
       const r = duelsRoundResult(state, n, me);
       return r ? { ...r, source } : null;
     });
+  }
+
+  /** Battle royale: round n, read right after our guess (before the next round opens). */
+  async battleRoyaleRound(gameId, n) {
+    return battleRoyaleRoundResult(await this.getJson(GEOGUESSR_URLS.battleRoyale(gameId)), n, await this.myId());
   }
 
   /** Classic / challenge, once the game is over: results for our rounds.

@@ -70,3 +70,17 @@ export function phonebookRoute(entry) {
   const status = entry && typeof entry.status === 'string' ? entry.status : '';
   return { node, finished: /^(finished|inactive|archived?)$/i.test(status) };
 }
+
+/** Battle royale: GET game-server /api/battle-royale/{id} → round n (our guesses: top-level
+ *  `guesses`, or `players[].guesses` of player `myId`). The shape is the mock's; the real one is
+ *  not in the public evidence, so anything unexpected gives null (nothing logged, nothing made up). */
+export function battleRoyaleRoundResult(state, n, myId = null) {
+  const r = ((state && state.rounds) || []).find((x) => x && x.roundNumber === n) || null;
+  const truth = latlng(r && (r.panorama || r));
+  if (!truth) return null;
+  const players = (state && Array.isArray(state.players)) ? state.players : [];
+  const me = players.find((p) => myId && p.playerId === myId);
+  const g = guessOf(me || { guesses: state.guesses }, n);
+  return { roundNumber: n, truth, score: g ? cap(num(g.score)) : null,
+    distanceKm: g && num(g.distance) !== null ? g.distance / 1000 : null, opponent: null };
+}

@@ -67,7 +67,10 @@ export class RoundTracker {
     } else {
       via = 'dom';
       if (dom.splashNumber) g.splash = dom.splashNumber;
-      const showing = Boolean(dom.panorama) && !dom.roundResult && !dom.classicResult && !ended && !dom.splashNumber;
+      // a round is on while its guess map is: between rounds (result view, battle royale's wait,
+      // the splash, the summary) there is none
+      const showing = Boolean(dom.panorama) && Boolean(dom.guessMap) && !dom.roundResult && !dom.classicResult && !ended &&
+        !dom.splashNumber;
       if (showing && !g.wasOpen) {
         if (g.sawEnd) { g.epoch += 1; g.count = 0; g.sawEnd = false; }
         g.count += 1;
