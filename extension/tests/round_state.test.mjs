@@ -109,3 +109,14 @@ test('the pin: the backend\'s, or in battle royale countries the best candidate 
   assert.deepEqual(pinFor(guess, { countries: true }), { lat: 45.76, lng: 4.84 });
   assert.deepEqual(pinFor({ ...guess, country: null }, { countries: true }), { lat: 43.3, lng: 5.37 });
 });
+
+test('battle royale: the round is on while its guess map is; the next one is a new round', () => {
+  const t = new RoundTracker();
+  const page = pageOf('/battle-royale/br1');
+  const keys = [];
+  for (const d of [{}, { guessMap: false }, { guessMap: false }, {}, {}]) {
+    const r = t.update(page, null, dom(d), NOW, { cameFromParty: true });
+    keys.push(r && r.open ? r.key : null);
+  }
+  assert.deepEqual(keys, ['br1:1', null, null, 'br1:2', 'br1:2']);
+});
