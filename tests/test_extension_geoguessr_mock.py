@@ -55,6 +55,7 @@ def mock_site(tmp_path, **kw):
 class Played:
     overlay: dict = field(default_factory=dict)
     rows: list = field(default_factory=list)
+    report: dict = field(default_factory=dict)     # the hook report the popup shows for the tab
 
 
 def play(site, predictor, tmp_path, *, mode="auto", until=None, timeout_s=120.0,
@@ -94,15 +95,19 @@ def play(site, predictor, tmp_path, *, mode="auto", until=None, timeout_s=120.0,
                 while time.monotonic() < deadline:
                     overlay = await page.evaluate(f"({{...({OVERLAY}?.dataset || {{}})}})")
                     if await asyncio.to_thread(done, overlay):
-                        return overlay
+                        # what the popup asks the game tab's content script for
+                        report = await s.evaluate(
+                            "async () => { const [t] = await chrome.tabs.query({url: 'https://www.geoguessr.com/*'});"
+                            " return chrome.tabs.sendMessage(t.id, {type: 'pigeonDiagnostics'}); }")
+                        return overlay, report
                     await asyncio.sleep(0.3)
                 raise AssertionError(f"timed out: site {site.round_state()}; overlay {overlay}")
-        overlay = asyncio.run(asyncio.wait_for(main(), timeout_s + 60))
+        overlay, report = asyncio.run(asyncio.wait_for(main(), timeout_s + 60))
     rows = []
     if db.exists():
         with ScoreLog(db) as log:
             rows = sorted(log.rounds(source="geoguessr"), key=lambda r: r.round_number)
-    return Played(overlay, rows)
+    return Played(overlay, rows, report)
 
 
 def truths_logged(db: Path) -> int:
@@ -179,6 +184,8 @@ def test_full_auto_game_pixels_only_every_round_logged(chromium_path, predictor,
     assert all(h["via"] == "page" for h in history), history     # the canvas, not the tab
     diag = json.loads(played.overlay["diagnostics"])
     assert diag["pageScript"]["streetView"] == "constructor" and diag["pageScript"]["sceneCanvas"]
+    assert played.report["site"] == "geoguessr" and played.report["page"] == diag["page"]   # the popup's copy
+    assert played.report["dom"]["panorama"] == "found"
 
 
 def test_an_adapter_that_reads_an_answer_fails_the_check(chromium_path, predictor, tmp_path):
