@@ -1,6 +1,6 @@
 // Every geoguessr.com hook, in ONE file: DOM selectors (each with its 2026 fallbacks, tried in
 // order), the page kinds by URL, and the text parsers. When the site changes, this file and
-// its fixtures (extension/tests/fixtures/geoguessr/, expected counts in expected_counts.json)
+// its fixtures (extension/tests/fixtures/geoguessr/, expected counts in hook_counts.json)
 // change, nothing else. Sources: ../shared/design/ARCHITECTURE.md §5 (public 2025-2026 tools).
 //
 // Stable hooks are `data-qa` attributes. CSS-module class names carry a hash that changes on
