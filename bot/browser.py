@@ -95,11 +95,16 @@ class ExtensionSession:
 
     async def pair(self, backend_url: str, token: str, *, mode: str = "auto",
                    delay_ms: tuple[int, int] = (300, 600), views: int = 4,
-                   overlay: bool = True, grid_capture: bool = True) -> dict[str, Any]:
-        """Store the backend URL and token (and the mode) in the extension's settings."""
+                   overlay: bool = True, grid_capture: bool = True,
+                   capture: str = "page") -> dict[str, Any]:
+        """Store the backend URL and token (and the mode) in the extension's settings.
+
+        ``capture``: "page" (the panorama's own canvas where a site allows it, tab capture as
+        the fallback) or "tab" (always ``captureVisibleTab``).
+        """
         settings = {"backendUrl": backend_url, "token": token, "mode": mode,
                     "delayMinMs": delay_ms[0], "delayMaxMs": delay_ms[1], "views": views,
-                    "overlay": overlay, "gridCapture": grid_capture}
+                    "overlay": overlay, "gridCapture": grid_capture, "capture": capture}
         return await self.evaluate("(s) => pigeon.handlers.saveSettings({settings: s})", settings)
 
     async def status(self) -> dict[str, Any]:

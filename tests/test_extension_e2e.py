@@ -80,8 +80,10 @@ async def wait_until(pred, timeout_s, what):
 
 
 def extension_requests(arena, game_id):
-    return [r for r in arena.requests if r["client"].startswith("extension/")
-            and f"/api/games/{game_id}" in r["path"]]
+    """The extension worker's requests: Chromium marks a request the extension itself starts
+    `Sec-Fetch-Site: none` (the page's own are same-origin); the extension sends no header of
+    its own (nothing that would mark it on a site)."""
+    return [r for r in arena.requests if r["fetch_site"] == "none" and f"/api/games/{game_id}" in r["path"]]
 
 
 def test_auto_duel_to_the_end_logged_and_pixels_only(predictor, arena, tmp_path):

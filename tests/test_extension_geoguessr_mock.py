@@ -1,16 +1,14 @@
-"""The geoguessr.com adapter (duels and classic) in real Chromium against a MOCK of the site (this machine cannot
-reach geoguessr.com).
+"""The real extension plays the geoguessr.com MOCK (tests/geoguessr_site: the 2026 site as public
+evidence shows it; nobody here can reach geoguessr.com) in real Chromium against the real backend
+(``backend.server`` on a tiny bundle), in auto mode, game after game.
 
-The mock is test scaffolding, not the site: an HTTPS server (self-signed certificate, Chromium
-told to map www.geoguessr.com and game-server.geoguessr.com to it) serving a duels page built
-from the public facts (the same `data-qa` hooks and CSS-module class prefixes as the fixtures),
-with a compass that turns with the arrow keys and animates (so "settled" matters), the duels
-guess endpoint (answers HTTP 400 once, to exercise the retry) and the duel's JSON answer.
-The real extension plays two rounds in auto mode against the real backend (tiny bundle).
-
-Checked: the adapter finds the round, turns to four headings and captures them, posts
-`{lat, lng, roundNumber}` with `x-client: web` and the site's cookie, retries after the 400,
-reads the duel JSON (the truth) only after its guess of that round, and logs both rounds.
+Checked for each mode (duels, a guest's Japanese party-lobby duel, team duels, classic,
+challenge, no-move classic and duels, battle royale): every round guessed through the page's own
+client (no POST of ours), every round in the score log with its truth, 4 views turned to with
+``setPov`` 90 degrees apart at pitch 0 (one view and no turn in no-move games), and ZERO trap reads
+before our guess of a round (answer getters in the page, answer-bearing requests at the server).
+That check is shown to fail on an adapter that reads one answer field. Auto mode refuses a
+rated duel (the pin is still suggested); a panorama that draws nothing is refused, not sent.
 """
 
 from __future__ import annotations
@@ -18,282 +16,218 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import ssl
-import subprocess
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from backend.scorelog import ScoreLog
-from bot.arena.launch import free_port
-from bot.browser import extension_browser
+from bot.browser import EXTENSION_DIR, extension_browser
 from tests.predict_fixtures import box_geocells
 
 pytestmark = pytest.mark.browser
-GAME = "MockGame123"
-ROUNDS = 2
-TRUTH = {1: (48.85, 2.35), 2: (-33.87, 151.21)}
-
-PAGE = """<!doctype html><html><head><title>Duels - GeoGuessr (mock)</title>
-<style>body{margin:0} [data-qa=panorama]{position:fixed;inset:0} canvas{width:100%;height:100%}
-.game-layout_top-hud__Mk1{position:fixed;top:0;left:0;right:0;height:40px;background:#000;color:#fff}
-[data-qa=guess-map]{position:fixed;right:10px;bottom:10px;width:300px;height:200px;background:#eee}
-[data-qa=compass]{position:fixed;left:10px;bottom:10px;width:60px;height:60px;background:#333}
-.overlay_backdrop__Rh1{position:fixed;inset:0;background:#0008;color:#fff;font-size:40px}</style>
-</head><body>
-<main class="game-layout_root__3hP">
- <div class="game-layout_top-hud__Mk1"><div class="hud_root__RY5"><span data-qa="round-number">Round 1</span></div></div>
- <div class="game-layout_canvas__7Yy" data-qa="panorama" tabindex="0"><canvas id="pano" width="640" height="400"></canvas></div>
- <div class="game-layout_controls__Pq0"><div class="compass_compass__Rr2" data-qa="compass">
-   <div class="compass__indicator__1a2" style="transform: rotate(-37deg)"></div></div></div>
- <div class="game-layout_guess-map__Lm3" data-qa="guess-map"><div data-qa="guess-map-canvas"></div>
-   <button data-qa="perform-guess">Guess</button></div>
- <div id="slot"></div>
-</main>
-<script>
-const MODE = '__MODE__';
-const roundText = (n) => (MODE === 'duels' ? `Round ${n}` : `${n} / 2`);
-let heading = 37, target = 37, round = 1, phase = 'guessing';
-const needle = document.querySelector('[class*="compass__indicator"]');
-const ctx = document.getElementById('pano').getContext('2d');
-function draw() {
-  ctx.fillStyle = `hsl(${heading}, 60%, ${30 + 10 * round}%)`; ctx.fillRect(0, 0, 640, 400);
-  ctx.fillStyle = '#fff'; ctx.font = '40px sans-serif'; ctx.fillText(`${Math.round(heading)}°`, 20, 380);
-  needle.style.transform = `rotate(${-heading}deg)`;
-}
-function step() {   // the view turns over about 150 ms, like a panorama does
-  const d = ((target - heading + 540) % 360) - 180;
-  if (Math.abs(d) > 0.01) { heading = (heading + Math.sign(d) * Math.min(Math.abs(d), 6) + 360) % 360; draw(); }
-  requestAnimationFrame(step);
-}
-document.querySelector('[data-qa=compass]').addEventListener('click', () => { target = 0; });
-document.addEventListener('keydown', (ev) => {
-  if (ev.key === 'ArrowRight') target = (target + 30) % 360;
-  if (ev.key === 'ArrowLeft') target = (target + 330) % 360;
-});
-async function poll() {
-  const s = await (await fetch('/mock/state')).json();
-  if (s.round !== round && s.phase === 'guessing') {
-    round = s.round; document.querySelector('[data-qa=round-number]').textContent = roundText(round);
-    document.getElementById('slot').replaceChildren(); draw();
-  }
-  if (s.phase !== 'guessing' && phase === 'guessing') {
-    document.getElementById('slot').innerHTML = MODE === 'duels'
-      ? '<div class="overlay_backdrop__Rh1"><div class="round-score_container__s6q">Round result</div></div>'
-      : '<div class="result-layout_content__jAH" data-qa="round-result"><button data-qa="play-next-round">Play next round</button></div>';
-    const next = document.querySelector('[data-qa=play-next-round]');
-    if (next) next.addEventListener('click', () => fetch('/mock/next', { method: 'POST' }));
-  }
-  phase = s.phase;
-}
-document.querySelector('[data-qa=round-number]').textContent = roundText(1);
-draw(); step(); setInterval(poll, 150);
-</script></body></html>"""
+FAST = {"countdown_s": 1.0, "result_s": 2.0, "opponent_s": 0.5, "party_wait_s": 1.0}
+OVERLAY = "document.querySelector('pigeon-bot-overlay')"
 
 
-class MockSite:
-    """State and request log of the mock geoguessr.com."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.round = 1
-        self.phase = "guessing"
-        self.guessed: dict[int, dict] = {}
-        self.requests: list[dict] = []
-        self.bad_once = True
-
-    def app(self) -> web.Application:
-        app = web.Application()
-
-        @web.middleware
-        async def record(request, handler):
-            self.requests.append({"t": time.monotonic(), "host": request.host.split(":")[0],
-                                  "method": request.method, "path": request.path,
-                                  "round": self.round, "phase": self.phase,
-                                  "x_client": request.headers.get("x-client"),
-                                  "cookie": request.headers.get("Cookie", "")})
-            return await handler(request)
-        app.middlewares.append(record)
-
-        async def page(request):
-            return web.Response(text=PAGE.replace("__MODE__", self.mode), content_type="text/html")
-
-        async def next_round(request):
-            if self.phase == "result":
-                self._next()
-            return web.json_response({"ok": True})
-
-        async def classic_guess(request):
-            body = await request.json()
-            if self.bad_once:
-                self.bad_once = False
-                return web.json_response({"message": "try again"}, status=400)
-            if body.get("token") != GAME or body.get("timedOut") is not False:
-                return web.json_response({"message": "bad body"}, status=422)
-            if self.phase != "guessing":
-                return web.json_response({"message": "round closed"}, status=400)
-            self.guessed[self.round] = {**body, "roundNumber": self.round}
-            self.phase = "result"          # classic: the person clicks "next" (the extension does)
-            return web.json_response({"ok": True})
-
-        async def classic_game(request):
-            rounds = [{"lat": TRUTH[n][0], "lng": TRUTH[n][1], "panoId": f"p{n}"}
-                      for n in range(1, self.round + 1)]
-            guesses = [{"lat": g["lat"], "lng": g["lng"], "timedOut": False,
-                        "roundScoreInPoints": 1000, "distanceInMeters": 1_000_000.0}
-                       for n, g in sorted(self.guessed.items())]
-            return web.json_response({"token": GAME, "round": self.round, "rounds": rounds,
-                                      "player": {"guesses": guesses}})
-
-        async def state(request):
-            return web.json_response({"round": self.round, "phase": self.phase})
-
-        async def guess(request):
-            body = await request.json()
-            if self.bad_once:   # the real game-server sometimes answers 400: the client retries
-                self.bad_once = False
-                return web.json_response({"message": "try again"}, status=400)
-            n = body["roundNumber"]
-            if n != self.round or self.phase != "guessing":
-                return web.json_response({"message": "round closed"}, status=400)
-            self.guessed[n] = body
-            self.phase = "result"
-            asyncio.get_running_loop().call_later(1.0, self._next)
-            return web.json_response({"ok": True})
-
-        async def duel(request):
-            rounds = [{"roundNumber": n, "panorama": {"panoId": f"p{n}", "lat": TRUTH[n][0],
-                                                       "lng": TRUTH[n][1]}}
-                      for n in range(1, self.round + 1)]
-            mine = [{"roundNumber": n, "lat": g["lat"], "lng": g["lng"], "score": 1000,
-                     "distance": 1_000_000.0} for n, g in self.guessed.items()]
-            theirs = [{"roundNumber": n, "lat": 0.0, "lng": 0.0, "score": 500,
-                       "distance": 4_000_000.0} for n in self.guessed]
-            return web.json_response({"gameId": GAME, "rounds": rounds, "teams": [
-                {"players": [{"playerId": "me-123", "guesses": mine}]},
-                {"players": [{"playerId": "them-456", "guesses": theirs}]}]})
-
-        async def profile(request):
-            return web.json_response({"user": {"id": "me-123", "nick": "pigeon"}})
-
-        app.router.add_get(f"/duels/{GAME}", page)
-        app.router.add_get(f"/game/{GAME}", page)
-        app.router.add_post("/mock/next", next_round)
-        app.router.add_post(f"/api/v3/games/{GAME}", classic_guess)
-        app.router.add_get(f"/api/v3/games/{GAME}", classic_game)
-        app.router.add_get("/mock/state", state)
-        app.router.add_post(f"/api/duels/{GAME}/guess", guess)
-        app.router.add_get(f"/api/duels/{GAME}", duel)
-        app.router.add_get("/api/v3/profiles", profile)
-        return app
-
-    def _next(self) -> None:
-        if self.round < ROUNDS:
-            self.round += 1
-            self.phase = "guessing"
-        else:
-            self.phase = "finished"
-
-
-def _cert(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed (needed for the mock site's certificate)")
-    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=www.geoguessr.com", "-keyout", str(key), "-out", str(crt),
-                    "-addext", "subjectAltName=DNS:www.geoguessr.com,DNS:game-server.geoguessr.com"],
-                   check=True, capture_output=True, timeout=60)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(crt, key)
-    return ctx
-
-
-def _truths_logged(db: Path, n: int) -> bool:
-    """Whether the score log holds ``n`` geoguessr rounds with their truth filled in."""
-    if not Path(db).exists():
-        return False
-    with ScoreLog(db) as log:
-        return sum(r.truth_lat is not None for r in log.rounds(source="geoguessr")) >= n
-
-
-@pytest.mark.parametrize("mode", ["duels", "classic"])
-def test_geoguessr_game_on_a_mock_site(chromium_path, tmp_path, mode):
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory):
     from backend.model.bundle import load_bundle, make_tiny_bundle
     from backend.predict.predictor import Predictor
+
+    path = make_tiny_bundle(tmp_path_factory.mktemp("ggmock") / "bundle", box_geocells(), seed=0)
+    return Predictor(load_bundle(path), geo=None)
+
+
+def mock_site(tmp_path, **kw):
+    """The mock, or a skip that says why (its React build comes from `make js-deps`)."""
+    from tests.geoguessr_site import MockGeoGuessr, MockSiteUnavailable, Timing
+
+    timing = Timing(**{**FAST, **kw.pop("timing", {})})
+    try:
+        return MockGeoGuessr(timing=timing, workdir=tmp_path / "site", **kw)
+    except MockSiteUnavailable as e:
+        pytest.skip(str(e))
+
+
+@dataclass
+class Played:
+    overlay: dict = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+    report: dict = field(default_factory=dict)     # the hook report the popup shows for the tab
+
+
+def play(site, predictor, tmp_path, *, mode="auto", until=None, timeout_s=120.0,
+         extension_dir: Path = EXTENSION_DIR, init_script: str | None = None,
+         expect_results: int | None = None, from_party: bool = False) -> Played:
+    """Open the mock's game in Chromium with the extension paired to a real backend and wait
+    until ``until(site, overlay)`` (default: the game is finished and every round's truth is in
+    the score log). ``from_party``: open the party lobby first and go on to the game within the
+    page (as the site's own navigation does). Returns the overlay's data and the score log's rows."""
     from backend.server import run_server_in_thread
 
-    site = MockSite(mode)
-    port = free_port()
-    ssl_ctx = _cert(tmp_path)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(site.app(), access_log=None)
-
-    def serve():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_ctx).start())
-        loop.run_forever()
-    threading.Thread(target=serve, daemon=True).start()
-    predictor = Predictor(load_bundle(make_tiny_bundle(tmp_path / "bundle", box_geocells())),
-                          geo=None)
     db = tmp_path / "scores.sqlite"
-    args = [(f"--host-resolver-rules=MAP www.geoguessr.com 127.0.0.1:{port}, "
-            f"MAP game-server.geoguessr.com 127.0.0.1:{port}"), "--ignore-certificate-errors"]
-    try:
-        with run_server_in_thread(predictor, port=0, db_path=db) as srv:
-            async def main():
-                async with extension_browser(extra_args=args) as s:
-                    await s.context.add_cookies([{
-                        "name": "_ncfa", "value": "session-cookie", "domain": ".geoguessr.com",
-                        "path": "/", "secure": True, "httpOnly": True, "sameSite": "Lax"}])
-                    await s.pair(srv.url, srv.token, mode="auto", delay_ms=(100, 200))
-                    await s.wait_connected()
-                    page = await s.context.new_page()
-                    path = "duels" if mode == "duels" else "game"
-                    await page.goto(f"https://www.geoguessr.com/{path}/{GAME}")
-                    deadline = time.monotonic() + 60
-                    while time.monotonic() < deadline and site.phase != "finished":
-                        await asyncio.sleep(0.2)
-                    # the last result reaches the score log a moment later: wait for both truths
-                    deadline = time.monotonic() + 30
-                    while time.monotonic() < deadline and not _truths_logged(db, 2):
-                        await asyncio.sleep(0.2)
-                    overlay = await page.evaluate(
-                        "document.querySelector('pigeon-bot-overlay')?.dataset.timings")
-                    return overlay, await s.request_log()
-            overlay, sw_log = asyncio.run(asyncio.wait_for(main(), 120))
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-    assert site.phase == "finished", f"the extension did not finish the mock duel: {overlay}"
-    assert sorted(site.guessed) == [1, 2]
-    want = {"lat", "lng", "roundNumber"} if mode == "duels" else {
-        "token", "lat", "lng", "timedOut", "roundNumber"}   # (classic: roundNumber added by the mock)
-    for n, body in site.guessed.items():
-        assert set(body) == want and body["roundNumber"] == n
-    posts = [r for r in site.requests if r["method"] == "POST" and r["path"] != "/mock/next"]
-    assert len(posts) == 3                                   # one 400, retried
-    guess_host = "game-server.geoguessr.com" if mode == "duels" else "www.geoguessr.com"
-    assert all(r["host"] == guess_host and r["x_client"] == "web" for r in posts)
-    assert all("_ncfa=session-cookie" in r["cookie"] for r in posts)
-    # the game's JSON (which holds the truth) is read only once that round was guessed
-    truth_path = f"/api/duels/{GAME}" if mode == "duels" else f"/api/v3/games/{GAME}"
-    reads = [r for r in site.requests if r["path"] == truth_path and r["method"] == "GET"]
-    assert reads and all(r["phase"] != "guessing" for r in reads)
-    assert json.loads(overlay)["views"] == 4
+    rounds = site.config.rounds if expect_results is None else expect_results
+
+    def done(overlay):
+        if until is not None:
+            return until(site, overlay)
+        return site.finished and truths_logged(db) >= min(rounds, len(site.guesses()))
+
+    with site, run_server_in_thread(predictor, port=0, db_path=db) as srv:
+        async def main():
+            async with extension_browser(extra_args=site.chromium_args, extension_dir=extension_dir) as s:
+                await s.context.add_cookies(site.cookies)
+                await s.pair(srv.url, srv.token, mode=mode, delay_ms=(100, 200))
+                await s.wait_connected()
+                page = await s.context.new_page()
+                if init_script:
+                    await page.add_init_script(init_script)
+                if from_party:
+                    await page.goto(f"{site.base_url}/party/lobby/{site.config.party_code}")
+                    await page.wait_for_function(f"!!{OVERLAY}", timeout=20_000)   # the extension saw the lobby
+                    await page.evaluate("(p) => history.pushState({}, '', p)", site.config.path)
+                else:
+                    await page.goto(site.url)
+                overlay = {}
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline:
+                    overlay = await page.evaluate(f"({{...({OVERLAY}?.dataset || {{}})}})")
+                    if await asyncio.to_thread(done, overlay):
+                        # what the popup asks the game tab's content script for
+                        report = await s.evaluate(
+                            "async () => { const [t] = await chrome.tabs.query({url: 'https://www.geoguessr.com/*'});"
+                            " return chrome.tabs.sendMessage(t.id, {type: 'pigeonDiagnostics'}); }")
+                        return overlay, report
+                    await asyncio.sleep(0.3)
+                raise AssertionError(f"timed out: site {site.round_state()}; overlay {overlay}")
+        overlay, report = asyncio.run(asyncio.wait_for(main(), timeout_s + 60))
+    rows = []
+    if db.exists():
+        with ScoreLog(db) as log:
+            rows = sorted(log.rounds(source="geoguessr"), key=lambda r: r.round_number)
+    return Played(overlay, rows, report)
+
+
+def truths_logged(db: Path) -> int:
+    if not db.exists():
+        return 0
     with ScoreLog(db) as log:
-        rows = log.rounds(source="geoguessr")
-    assert sorted(r.round_number for r in rows) == [1, 2]
-    assert {(r.round_number, r.truth_lat) for r in rows} == {(1, 48.85), (2, -33.87)}
-    assert all(r.mode == ("duels" if mode == "duels" else "classic") and r.game_id == GAME
-               and r.n_views == 4 for r in rows)
-    for r in rows:   # the pin placed on the site is the backend's guess
-        assert (r.guess_lat, r.guess_lng) == pytest.approx(
-            (site.guessed[r.round_number]["lat"], site.guessed[r.round_number]["lng"]))
-    allowed = ({f"https://game-server.geoguessr.com/api/duels/{GAME}/guess",
-                f"https://game-server.geoguessr.com/api/duels/{GAME}",
-                "https://www.geoguessr.com/api/v3/profiles"} if mode == "duels"
-               else {f"https://www.geoguessr.com/api/v3/games/{GAME}"})
-    assert {x["url"].split("?")[0] for x in sw_log} <= allowed
+        return sum(r.truth_lat is not None for r in log.rounds(source="geoguessr"))
+
+
+def pixels_only_failures(site) -> list[str]:
+    """What breaks "pixels only": answer reads before our guess of that round, guesses that did
+    not go through the page's own client, POSTs by anyone but the page."""
+    bad = [f"read {r.trap} of round {r.round} before our guess ({r.source}: {r.tag[:160]})"
+           for r in site.violations()]
+    bad += [f"guess of round {g.round} sent from outside the page" for g in site.guesses() if g.via != "page"]
+    bad += [f"{r['method']} {r['host']}{r['path']} not from the page" for r in site.requests()
+            if r["method"] == "POST" and not r["own"] and not r["path"].startswith("/__mock/")]
+    return bad
+
+
+def turns_by_round(site) -> dict[int, list[dict]]:
+    """The views the extension set (the site's own telemetry: by='other')."""
+    out: dict[int, list[dict]] = {}
+    for p in site.pov_log():
+        if p.get("by") == "other":
+            out.setdefault(p["round"], []).append(p)
+    return out
+
+
+CASES = {
+    "duels": {"mode": "duels", "rounds": 2, "truths": [(48.85, 2.35), (-33.87, 151.21)]},
+    "party-guest-ja": {"mode": "party", "rounds": 2, "guest": True, "locale": "ja"},
+    "team-duels": {"mode": "team-duels", "rounds": 2},
+    "classic": {"mode": "classic", "rounds": 3},
+    "challenge": {"mode": "challenge", "rounds": 2, "locale": "de"},
+    "classic-nmpz": {"mode": "classic", "rounds": 2, "nmpz": True},
+    "duels-nmpz": {"mode": "duels", "rounds": 2, "nmpz": True},
+}
+
+
+@pytest.mark.parametrize("case", [*CASES, "battle-royale"])
+def test_full_auto_game_pixels_only_every_round_logged(chromium_path, predictor, tmp_path, case):
+    kw = dict(CASES.get(case, {"mode": "battle-royale", "rounds": 2}))
+    site = mock_site(tmp_path, **kw)
+    # a battle royale is auto-played only when it was started from the party lobby
+    played = play(site, predictor, tmp_path, from_party=case == "battle-royale")
+    assert pixels_only_failures(site) == []
+    guessed = sorted({g.round for g in site.guesses() if g.accepted})
+    n = len(guessed)
+    assert guessed == list(range(1, n + 1)) and n >= min(2, kw["rounds"]), site.round_state()
+    # every round we played is in the score log, with the site's truth and our pin
+    rows = played.rows
+    assert [r.round_number for r in rows] == guessed, [(r.round_id, r.truth_lat) for r in rows]
+    truths = site.truths
+    ours = {g.round: g for g in site.guesses()}
+    nmpz = kw.get("nmpz", False)
+    for r in rows:
+        assert (r.truth_lat, r.truth_lng) == pytest.approx(truths[r.round_number - 1], abs=1e-6)
+        assert (r.guess_lat, r.guess_lng) == pytest.approx((ours[r.round_number].lat, ours[r.round_number].lng), abs=1e-6)
+        assert r.n_views == (1 if nmpz else 4)
+        assert r.mode == {"classic": "classic", "challenge": "challenge",
+                          "battle-royale": "battle-royale"}.get(kw["mode"], "duels")
+    # the views: setPov to 4 headings 90 degrees apart, level; none at all in no-move games
+    turns = turns_by_round(site)
+    for rnd in guessed:
+        if nmpz:
+            assert rnd not in turns, turns.get(rnd)
+            continue
+        hs = sorted({round(p["heading"] % 360, 1) for p in turns[rnd]})
+        assert len(hs) == 4 and all(p["pitch"] == 0 for p in turns[rnd]), turns[rnd]
+        gaps = {round((b - a) % 360) for a, b in zip(hs, hs[1:] + hs[:1])}
+        assert gaps == {90}, hs
+    history = json.loads(played.overlay.get("timingsHistory", "[]"))
+    assert all(h["via"] == "page" for h in history), history     # the canvas, not the tab
+    diag = json.loads(played.overlay["diagnostics"])
+    assert diag["pageScript"]["streetView"] == "constructor" and diag["pageScript"]["sceneCanvas"]
+    assert played.report["site"] == "geoguessr" and played.report["page"] == diag["page"]   # the popup's copy
+    assert played.report["dom"]["panorama"] == "found"
+
+
+def test_an_adapter_that_reads_an_answer_fails_the_check(chromium_path, predictor, tmp_path):
+    """Plant one read in a copy of the extension (the context reader touches
+    currentRound.panorama): the same check as above must report it."""
+    ext = tmp_path / "extension"
+    shutil.copytree(EXTENSION_DIR, ext)
+    script = ext / "page" / "main_actions.js"
+    src = script.read_text()
+    anchor = "const n = r.roundNumber;"
+    assert anchor in src
+    script.write_text(src.replace(anchor, anchor + " void (isObj(r.panorama) && r.panorama.lat);  // PLANTED"))
+    site = mock_site(tmp_path, mode="duels", rounds=1)
+    play(site, predictor, tmp_path, extension_dir=ext,
+         until=lambda s, o: bool(s.violations()) and bool(s.guesses()), timeout_s=90)
+    failures = pixels_only_failures(site)
+    assert failures, "the planted read went unnoticed"
+    assert all("currentRound.panorama" in f for f in failures), failures
+    assert not any(r.planted for r in site.violations())      # made by the adapter, not the page
+
+
+def test_rated_duel_auto_refused_pin_still_suggested(chromium_path, predictor, tmp_path):
+    site = mock_site(tmp_path, mode="duels", rounds=1, rated=True)
+    played = play(site, predictor, tmp_path, timeout_s=60,
+                  until=lambda s, o: "guess" in o and "rated" in o.get("note", ""))
+    assert site.guesses() == []                                  # nothing placed
+    assert "suggest mode still shows the pin" in played.overlay["note"]
+    assert pixels_only_failures(site) == []
+
+
+BLANK_PANORAMA = """
+for (const C of [WebGLRenderingContext, WebGL2RenderingContext]) {
+  C.prototype.drawArrays = function () {};      // the panorama never draws: a blank canvas
+  C.prototype.drawElements = function () {};
+}"""
+
+
+def test_a_blank_panorama_is_refused_not_sent(chromium_path, predictor, tmp_path):
+    site = mock_site(tmp_path, mode="classic", rounds=1)
+    played = play(site, predictor, tmp_path, init_script=BLANK_PANORAMA, timeout_s=60,
+                  until=lambda s, o: int(o.get("refused", 0)) >= 1)
+    assert "capture refused, round not sent" in played.overlay["note"]
+    assert "tab capture" in played.overlay["note"]               # the fallback was tried too
+    assert played.rows == [] and site.guesses() == []
+    assert pixels_only_failures(site) == []

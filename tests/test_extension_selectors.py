@@ -1,5 +1,6 @@
-"""The geoguessr.com selectors on their fixtures in real Chromium (the node tests use a mini
-DOM; this checks that a real browser counts the same matches), and the manifest's shape."""
+"""The geoguessr.com hooks on their fixtures in real Chromium (the node tests use a mini DOM;
+this checks that a real browser counts the same matches, fixtures/geoguessr/hook_counts.json),
+and the manifest's shape (the main-world script included)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def test_manifest_is_mv3_without_build_step():
         for js in cs["js"]:
             assert (EXT / js).is_file(), js
     assert (EXT / m["action"]["default_popup"]).is_file()
+    # the page-world hooks run before any page script, on geoguessr.com only
+    main = [cs for cs in m["content_scripts"] if cs.get("world") == "MAIN"]
+    assert len(main) == 1 and main[0]["run_at"] == "document_start"
+    assert main[0]["matches"] == ["https://www.geoguessr.com/*"]
+    assert main[0]["js"] == ["page/main_hooks.js", "page/main_actions.js"]
     # every module the extension imports exists (plain ES modules, relative paths)
     import re
     for js in EXT.rglob("*.js"):
@@ -49,7 +55,7 @@ def test_selector_counts_match_in_chromium(chromium_path):
           "console.log(JSON.stringify(m.SELECTORS)))")],
         cwd=REPO, capture_output=True, text=True, timeout=30, check=True)
     selectors = json.loads(out.stdout)
-    expected = json.loads((FIXTURES / "expected_counts.json").read_text())
+    expected = json.loads((FIXTURES / "hook_counts.json").read_text())["counts"]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -155,7 +155,8 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
                                    "path": request.path,
                                    "origin": request.headers.get("Origin", ""),
                                    "referer": request.headers.get("Referer", ""),
-                                   "client": request.headers.get("X-Pigeon-Client", "")})
+                                   "client": request.headers.get("X-Pigeon-Client", ""),
+                                   "fetch_site": request.headers.get("Sec-Fetch-Site", "")})
             return await handler(request)
         app.middlewares.insert(0, record)
     loop = asyncio.new_event_loop()

@@ -56,7 +56,7 @@ async function siteFetch({ url, method = 'GET', body = null, headers = {}, crede
   for (let attempt = 0; ; attempt += 1) {
     const res = await fetch(url, {
       method, credentials,
-      headers: { ...(body !== null ? { 'Content-Type': 'application/json' } : {}), 'X-Pigeon-Client': `extension/${VERSION}`, ...headers },
+      headers: { ...(body !== null ? { 'Content-Type': 'application/json' } : {}), ...headers },
       body: body !== null ? JSON.stringify(body) : undefined,
     });
     requestLog.push({ t: Date.now(), method, url, status: res.status });

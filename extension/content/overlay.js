@@ -14,11 +14,14 @@ export class Overlay {
     root.innerHTML = `<style>
       .box{font:12px/1.35 system-ui,sans-serif;color:#eee;background:#000c;border-radius:6px;padding:6px 9px;min-width:190px}
       .state{font-weight:600}.down,.auth_failed,.error,.unpaired{color:#ff8a80}.connected{color:#9ccc65}
-      .muted{color:#aaa}</style>
+      .muted{color:#aaa}.miss{color:#ff8a80}
+      .copy{pointer-events:auto;font:11px system-ui,sans-serif;margin-top:3px;cursor:pointer}</style>
       <div class="box"><div>pigeon-bot · <span class="state"></span> <span class="mode muted"></span></div>
       <div class="detail muted"></div><div class="guess"></div><div class="countries muted"></div>
-      <div class="latency muted"></div></div>`;
+      <div class="latency muted"></div>
+      <div class="hooks muted"></div><button class="copy" type="button" hidden>copy hook report</button></div>`;
     this.el = (cls) => root.querySelector(`.${cls}`);
+    this.el('copy').addEventListener('click', () => this.copyDiagnostics());
     (doc.body || doc.documentElement).append(this.host);
     this.setState('connecting', '');
   }
@@ -34,7 +37,10 @@ export class Overlay {
     if (mode) { this.el('mode').textContent = `(${mode})`; this.host.dataset.mode = mode; }
   }
 
-  setNote(text) { this.el('detail').textContent = text; }
+  setNote(text) {
+    this.el('detail').textContent = text;
+    this.host.dataset.note = text;
+  }
 
   showGuess(guess) {
     this.host.dataset.guess = `${guess.lat.toFixed(4)},${guess.lng.toFixed(4)}`;
@@ -51,6 +57,33 @@ export class Overlay {
     this.el('guess').textContent = '';
     this.el('countries').textContent = '';
     this.el('latency').textContent = '';
+  }
+
+  /** The hooks a site adapter found (one line here; the whole report is copied in one click). */
+  setDiagnostics(report) {
+    this.diagnostics = report;
+    this.host.dataset.diagnostics = JSON.stringify(report);
+    const p = report.pageScript || {};
+    const essentials = [['panorama', report.dom && report.dom.panorama !== 'missing'], ['street view', p.streetView && p.streetView !== 'missing'],
+      ['canvas', p.sceneCanvas], ['guess map', p.guessMapHooked || (report.dom && report.dom.guessMap !== 'missing')]];
+    if (['duels', 'team-duels', 'party'].includes(report.page)) essentials.push(['game state', p.duelsContext]);
+    const missing = essentials.filter(([, ok]) => !ok).map(([name]) => name);
+    const line = this.el('hooks');
+    line.textContent = `${report.page || '?'} · hooks ${essentials.length - missing.length}/${essentials.length}` +
+      (missing.length ? ` · missing: ${missing.join(', ')}` : '') + (p.answering === false ? ' · page script not answering' : '');
+    line.className = `hooks ${missing.length || p.answering === false ? 'miss' : 'muted'}`;
+    this.el('copy').hidden = false;
+  }
+
+  async copyDiagnostics() {
+    const text = JSON.stringify({ extension: 'pigeon-bot', at: new Date().toISOString(), ...this.diagnostics }, null, 1);
+    try {
+      await navigator.clipboard.writeText(text);
+      this.el('copy').textContent = 'copied';
+    } catch {
+      this.el('copy').textContent = 'copy failed: open the popup';
+    }
+    setTimeout(() => { this.el('copy').textContent = 'copy hook report'; }, 1500);
   }
 
   remove() { this.host.remove(); }

@@ -11,7 +11,9 @@ export const DEFAULTS = Object.freeze({
   views: 4,               // 4 headings, or 1 (the quick one-view mode)
   overlay: true,
   gridCapture: true,      // on sites that can show every heading at once (the arena): one capture
+  capture: 'page',        // page: the panorama's own canvas where the site allows (tab capture as fallback); tab: always the tab
 });
+export const CAPTURES = ['page', 'tab'];
 
 /** Check and normalise settings; returns {settings, errors: [one sentence each]}. */
 export function validateSettings(input) {
@@ -35,6 +37,7 @@ export function validateSettings(input) {
   if (s.views !== 1 && s.views !== 4) errors.push('views must be 1 or 4');
   s.overlay = Boolean(s.overlay);
   s.gridCapture = s.gridCapture !== false;
+  if (!CAPTURES.includes(s.capture)) errors.push(`capture must be one of ${CAPTURES.join(', ')}`);
   return { settings: s, errors };
 }
 

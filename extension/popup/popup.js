@@ -16,13 +16,14 @@ function fill(s) {
   form.delayMaxMs.value = s.delayMaxMs;
   form.views.value = String(s.views);
   form.overlay.checked = s.overlay;
+  form.capture.value = s.capture;
 }
 
 function read() {
   const mode = form.querySelector('[name=mode]:checked');
   return { backendUrl: form.backendUrl.value.trim(), token: form.token.value.trim(), mode: mode ? mode.value : 'suggest',
     delayMinMs: Number(form.delayMinMs.value), delayMaxMs: Number(form.delayMaxMs.value),
-    views: Number(form.views.value), overlay: form.overlay.checked };
+    views: Number(form.views.value), overlay: form.overlay.checked, capture: form.capture.value };
 }
 
 async function refresh() {
@@ -45,6 +46,29 @@ form.addEventListener('submit', async (ev) => {
   refresh();
 });
 
+/** The active tab's hook report (its content script answers; no tab permission needed). */
+async function hookReport() {
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  if (!tab) return null;
+  try {
+    return await chrome.tabs.sendMessage(tab.id, { type: 'pigeonDiagnostics' });
+  } catch {
+    return null;
+  }
+}
+
+async function refreshHooks() {
+  const report = await hookReport();
+  $('#report').textContent = report ? JSON.stringify(report, null, 1) : 'no game page in this tab (or the page was open before the extension: reload it)';
+}
+
+$('#copyReport').addEventListener('click', async () => {
+  await navigator.clipboard.writeText($('#report').textContent);
+  $('#copied').textContent = 'copied';
+  setTimeout(() => { $('#copied').textContent = ''; }, 1500);
+});
+
 ask('getSettings').then(fill).catch((err) => { $('#errors').textContent = err.message; });
+refreshHooks();
 refresh();
 setInterval(refresh, 1000);
