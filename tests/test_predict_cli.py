@@ -75,7 +75,7 @@ def test_index_build_then_calibrate(world, capsys):
     assert b.index_path is not None
     assert main(["index", "info", str(bundle)]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["format"] == "pigeon-index/1" and info["counts"]["points"] == 36
+    assert info["format"] == "pigeon-index/2" and info["counts"]["points"] == 36
     assert info["parameters"]["min_samples"] == 3
 
     # a training view predicted again is refined onto a training location

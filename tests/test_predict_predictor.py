@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from backend.cliutil import UserError
-from backend.core.geodesy import haversine_km
 from backend.predict.images import ImageError
 from backend.predict.index import build_index
 from backend.predict.predictor import Predictor, PredictorError
@@ -105,10 +104,13 @@ def test_refinement_finds_the_matching_training_image(bundle, plain):
     g = refined.predict(q_view)
     best = next(c for c in g.top_k if c.cell == top)
     assert best.refined and (best.lat, best.lng) == pytest.approx(twin)
-    # the cap: with a 100 km limit the twin is out of reach and the candidate stays put
-    capped = Predictor(bundle, index=index, geo=None, max_move_km=100).predict(q_view)
-    for c in capped.top_k:
-        assert float(haversine_km(c.lat, c.lng, *bundle.geocells.centroids[c.cell])) <= 100
+    # the 1000 km rule, here with 100 km: the refined winner lies 300 km from the initial
+    # guess (the top cell's centroid), so the re-weighting is dropped (PIGEON)
+    d = Predictor(bundle, index=index, geo=None, max_move_km=100).distribution(emb[0], probs)
+    assert d.refined.winner_km > 100 and not d.refined.reweighted
+    assert d.refined.prob == pytest.approx(d.refined.cell_prob)
+    d = refined.distribution(emb[0], probs)
+    assert d.refined.reweighted and d.refined.prob != pytest.approx(d.refined.cell_prob)
 
 
 def test_index_from_another_model_is_refused(bundle):

@@ -8,7 +8,6 @@ from backend.core.refinement import (
     RefinementError,
     RefinementTable,
     candidate_distribution,
-    l2_normalise,
     refine,
 )
 
@@ -16,12 +15,12 @@ D = 4
 E = np.eye(D, dtype=np.float32)
 
 
-def make_table(cells):
+def make_table(cells, dim=D):
     """cells: list (per cell) of list (per cluster) of list of (embedding, lat, lng)."""
     cell_off, protos, mem_off, mem_emb, mlat, mlng = [0], [], [0], [], [], []
     for clusters in cells:
         for members in clusters:
-            embs = l2_normalise(np.array([m[0] for m in members]))
+            embs = np.array([m[0] for m in members], dtype=np.float32)  # raw, as PIGEON
             protos.append(embs.mean(axis=0))
             mem_emb.extend(embs)
             mlat.extend(m[1] for m in members)
@@ -29,8 +28,8 @@ def make_table(cells):
             mem_off.append(len(mem_emb))
         cell_off.append(len(protos))
     return RefinementTable(
-        cell_offsets=np.array(cell_off), prototypes=np.array(protos, dtype=np.float32).reshape(-1, D),
-        member_offsets=np.array(mem_off), member_embeddings=np.array(mem_emb, np.float16).reshape(-1, D),
+        cell_offsets=np.array(cell_off), prototypes=np.array(protos, dtype=np.float32).reshape(-1, dim),
+        member_offsets=np.array(mem_off), member_embeddings=np.array(mem_emb, np.float32).reshape(-1, dim),
         member_lat=np.array(mlat, float), member_lng=np.array(mlng, float)).check()
 
 
@@ -69,25 +68,61 @@ def test_empty_cell_stays_on_centroid_with_its_probability():
     assert r.prob.sum() == pytest.approx(1.0)
 
 
-def test_distance_cap_holds():
-    far = [[[(E[0], 60.0, 30.0)]], [[(E[1], 10.0, 10.0)]], []]  # cell 0's member 2000 km away
+def test_a_far_member_of_the_cell_itself_is_still_retrieved():
+    # PIGEON has no per-candidate cap: a cell's member 2000 km from its centroid (a cell whose
+    # points lie far apart) is its candidate; only the refined winner is checked (below)
+    far = [[[(E[0], 60.0, 30.0)]], [[(E[1], 10.0, 10.0)]], []]
     t = make_table(far)
     r = refine([0.6, 0.3, 0.1], E[0], t, CENTROIDS, max_move_km=1000)
-    assert not r.refined[0] and (r.lat[0], r.lng[0]) == (45.0, 5.0)
-    for i, c in enumerate(r.cells):
-        assert float(haversine_km(r.lat[i], r.lng[i], *CENTROIDS[c])) <= 1000
-    r = refine([0.6, 0.3, 0.1], E[0], t, CENTROIDS, max_move_km=None)
     assert r.refined[0] and (r.lat[0], r.lng[0]) == (60.0, 30.0)
+
+
+# realistic embeddings: a large shared component (norms in the tens, as CLIP's mean hidden
+# states) plus small place-specific parts; cell 0 near (45, 5), cell 1 near (47, 8), 300 km
+# apart, cell 2 near (10, 10), 4000 km away
+BASE = 15.0 * np.ones(8, dtype=np.float32) / np.sqrt(8)
+A = BASE + 2.0 * np.eye(8, dtype=np.float32)[0]
+B = BASE + 2.0 * np.eye(8, dtype=np.float32)[1]
+NEAR = np.array([[45.0, 5.0], [47.0, 8.0], [10.0, 10.0]])
+WORLD = [[[(A, 45.1, 5.1), (A + 0.1, 45.2, 5.0)]],
+         [[(B, 47.1, 8.1), (B + 0.1, 47.0, 8.2)]],
+         [[(B, 10.1, 10.1)]]]
+
+
+def test_raw_distances_let_the_embeddings_change_the_top_candidate():
+    # the heads slightly prefer cell 0, the embedding looks exactly like cell 1's places:
+    # on raw embeddings (distance ~2.8 vs 0) T = 1.6 moves the top to cell 1; on unit vectors
+    # (distance ~0.19) the same T would leave it on cell 0
+    t = make_table(WORLD, dim=8)
+    r = refine([0.55, 0.45, 0.0], B, t, NEAR, top_k=2)
+    assert r.reweighted and r.cells.tolist() == [0, 1]
+    assert r.prob[1] > r.prob[0]
+    assert (r.lat[1], r.lng[1]) == (47.1, 8.1)
+    assert r.prob.sum() == pytest.approx(1.0)
+    assert r.winner_km == pytest.approx(float(haversine_km(47.1, 8.1, 45.0, 5.0)))
+
+
+def test_the_1000_km_rule_checks_the_refined_winner_against_the_initial_guess():
+    t = make_table(WORLD, dim=8)
+    # the embedding points at cell 2, 4000 km from the top cell's centroid: drop the re-weighting
+    r = refine([0.55, 0.0, 0.45], B, t, NEAR, top_k=2, max_move_km=1000)
+    assert r.cells.tolist() == [0, 2]
+    assert not r.reweighted and r.winner_km > 3000
+    assert r.prob == pytest.approx([0.55, 0.45])
+    assert (r.lat[1], r.lng[1]) == (10.1, 10.1)  # the candidates keep their locations
+    r = refine([0.55, 0.0, 0.45], B, t, NEAR, top_k=2, max_move_km=None)
+    assert r.reweighted and r.prob[1] > r.prob[0]
 
 
 def test_reweighting_keeps_mass_and_favours_close_prototypes():
     t = make_table(CELLS)
-    r = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2)
+    r = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2, max_move_km=None)
     # cell 1's prototype is exactly e2 (distance 0); cell 0's are farther: cell 1 gains mass
     i1 = list(r.cells).index(1)
     assert r.prob[i1] > 0.5
     assert r.prob.sum() == pytest.approx(1.0)
-    cold = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2, temperature=1e6)
+    cold = refine([0.5, 0.5, 0.0], E[2], t, CENTROIDS, top_k=2, temperature=1e6,
+                  max_move_km=None)
     assert cold.prob == pytest.approx([0.5, 0.5])
 
 
@@ -103,15 +138,18 @@ def test_candidate_distribution_adds_the_other_cells():
     assert cell.tolist() == [0] and prob.tolist() == [1.0]
 
 
-def test_deterministic_and_query_scale_invariant():
+def test_deterministic_and_distances_on_raw_embeddings():
     t = make_table(CELLS)
-    a = refine([0.4, 0.4, 0.2], E[0] + E[1] * 0.3, t, CENTROIDS)
-    b = refine([0.4, 0.4, 0.2], 7.0 * (E[0] + E[1] * 0.3), t, CENTROIDS)
-    for f in ("cells", "lat", "lng"):
-        assert np.array_equal(getattr(a, f), getattr(b, f))
-    assert np.allclose(a.prob, b.prob, rtol=1e-6)
-    again = refine([0.4, 0.4, 0.2], E[0] + E[1] * 0.3, t, CENTROIDS)
-    assert np.array_equal(a.prob, again.prob)
+    q = E[0] + E[1] * 0.3
+    a = refine([0.4, 0.4, 0.2], q, t, CENTROIDS)
+    again = refine([0.4, 0.4, 0.2], q, t, CENTROIDS)
+    assert np.array_equal(a.prob, again.prob) and np.array_equal(a.lat, again.lat)
+    # the distance is the raw Euclidean distance to the prototype, not between unit vectors
+    i0 = list(a.cells).index(0)
+    proto = t.prototypes[a.prototype[i0]].astype(np.float64)
+    assert a.distance[i0] == pytest.approx(np.linalg.norm(q - proto))
+    scaled = refine([0.4, 0.4, 0.2], 7.0 * q, t, CENTROIDS)
+    assert scaled.distance[i0] > 3 * a.distance[i0]
 
 
 def test_mismatched_model_is_rejected():

@@ -1,21 +1,30 @@
 """Retrieval refinement (PIGEON §refinement): from geocell probabilities to located candidates.
 
 Inside every geocell the training points were clustered (OPTICS on their haversine distances,
-see ``backend.predict.index``); each cluster has a *prototype*, the mean of its members'
-L2-normalised embeddings. At inference, for each of the ``top_k`` most probable cells:
+see ``backend.predict.index``); each cluster has a *prototype*, the mean of its members' RAW
+embeddings (the mean last hidden states, unnormalised: their norms are in the tens). At
+inference, for each of the ``top_k`` most probable cells:
 
-1. take the NEAREST prototype to the (L2-normalised) query embedding, by Euclidean distance
-   (the public PIGEON code takes the farthest one: a bug this module avoids, and a test checks);
-2. inside that cluster take the nearest member; its location is the cell's candidate;
-3. if that location is more than ``max_move_km`` from the cell's centroid, the refinement is
-   rejected and the candidate stays on the centroid (PIGEON street view: 1000 km);
-4. the refined candidates are re-weighted by ``softmax(-distance_to_prototype / T)``
-   (T = 1.6) times their cell probabilities, renormalised so that together they keep the
-   probability mass their cells had. Cells with no index entry or a rejected refinement keep
-   their probability and their centroid.
+1. take the NEAREST prototype to the raw query embedding, by Euclidean distance (the public
+   PIGEON code takes the farthest member inside the cluster: a bug this module avoids, and a
+   test checks);
+2. inside that cluster take the nearest member (Euclidean, raw); its location is the cell's
+   candidate;
+3. the candidates are re-weighted by ``softmax(-distance_to_prototype / T)`` (T = 1.6) times
+   their cell probabilities, renormalised so that together they keep the probability mass
+   their cells had. T is applied to distances between RAW embeddings, as in PIGEON: on unit
+   vectors (distances at most 2) the same T would leave the weights almost flat;
+4. the 1000 km rule (PIGEON street view): the refined winner (the most probable candidate
+   after re-weighting) is compared with the initial guess (the top cell's centroid); when it
+   lies more than ``max_move_km`` away the re-weighting is dropped (every candidate keeps its
+   cell's probability; the candidates keep their retrieved locations, as in PIGEON's code).
+
+Cells with no index entry keep their probability and their centroid.
 
 The tables are flat CSR-style arrays (one row per prototype, one per member) so that a query
-touches only the top cells' slices: no Python loop over all cells.
+touches only the top cells' slices: no Python loop over all cells. Distances are computed in
+float64 from the stored float32 values (the query is float32 too): what is stored is what is
+compared.
 
 Usage::
 
@@ -50,10 +59,10 @@ class RefinementTable:
     Attributes:
         cell_offsets: ``(C+1,)`` int; the prototypes of cell ``c`` are rows
             ``cell_offsets[c]:cell_offsets[c+1]`` of ``prototypes``.
-        prototypes: ``(P, D)`` float; mean of each cluster's L2-normalised embeddings.
+        prototypes: ``(P, D)`` float32; mean of each cluster's raw member embeddings.
         member_offsets: ``(P+1,)`` int; the members of prototype ``k`` are rows
             ``member_offsets[k]:member_offsets[k+1]`` of the member arrays.
-        member_embeddings: ``(M, D)`` float (float16 on disk), L2-normalised.
+        member_embeddings: ``(M, D)`` float32, the raw embeddings (as the query is made).
         member_lat, member_lng: ``(M,)`` member locations in degrees.
     """
 
@@ -116,6 +125,10 @@ class RefinedCandidates:
         distance: ``(k,)`` embedding distance to the chosen prototype (NaN: no refinement).
         refined: ``(k,)`` bool, False where the candidate stayed on the centroid.
         prototype, member: ``(k,)`` row of the chosen prototype / member (-1: none).
+        reweighted: False when the 1000 km rule dropped the re-weighting (``prob`` is then
+            ``cell_prob``), or when nothing was refined.
+        winner_km: distance from the refined winner to the initial guess (the top cell's
+            centroid), in km; NaN when nothing was refined.
     """
 
     cells: np.ndarray
@@ -127,6 +140,8 @@ class RefinedCandidates:
     refined: np.ndarray
     prototype: np.ndarray
     member: np.ndarray
+    reweighted: bool = False
+    winner_km: float = float("nan")
 
 
 def l2_normalise(x: Any) -> np.ndarray:
@@ -152,7 +167,12 @@ def _check_inputs(cell_probs: Any, query: Any, table: RefinementTable,
                               f"{table.dim}-dim embeddings (built with another backbone?)")
     if not np.isfinite(q).all():
         raise RefinementError("query embedding has NaN or infinite values")
-    return p, l2_normalise(q), c
+    return p, q.astype(np.float64), c
+
+
+def _distances(rows: Any, q: np.ndarray) -> np.ndarray:
+    """Euclidean distances of stored rows to the query, in float64."""
+    return np.linalg.norm(np.asarray(rows, dtype=np.float64) - q, axis=1)
 
 
 def refine(cell_probs: Any, query: Any, table: RefinementTable, centroids: Any, *,
@@ -162,13 +182,13 @@ def refine(cell_probs: Any, query: Any, table: RefinementTable, centroids: Any, 
 
     Args:
         cell_probs: ``(C,)`` geocell probabilities (need not sum to 1).
-        query: ``(D,)`` query embedding (normalised here).
+        query: ``(D,)`` raw query embedding (the same kind the index was built from).
         table: the refinement table for the same C cells and D-dim embeddings.
         centroids: ``(C, 2)`` cell centroids (lat, lng).
         top_k: how many cells to refine (clipped to C).
         temperature: softmax temperature over ``-distance`` (PIGEON street view: 1.6).
-        max_move_km: reject a refinement farther than this from the cell's centroid
-            (None: no limit).
+        max_move_km: drop the re-weighting when the refined winner lies farther than this
+            from the initial guess, the top cell's centroid (None: no limit).
 
     Returns:
         ``RefinedCandidates`` for the top cells; ties in probability go to the lower cell id.
@@ -194,28 +214,31 @@ def refine(cell_probs: Any, query: Any, table: RefinementTable, centroids: Any, 
         lo, hi = int(table.cell_offsets[c]), int(table.cell_offsets[c + 1])
         if hi <= lo:
             continue  # a cell without training points: stays on its centroid
-        protos = np.asarray(table.prototypes[lo:hi], dtype=np.float32)
-        d_proto = np.linalg.norm(protos - q, axis=1)
+        d_proto = _distances(table.prototypes[lo:hi], q)
         j = lo + int(np.argmin(d_proto))  # NEAREST prototype (argmin, not argmax)
         m_lo, m_hi = int(table.member_offsets[j]), int(table.member_offsets[j + 1])
-        members = np.asarray(table.member_embeddings[m_lo:m_hi], dtype=np.float32)
-        m = m_lo + int(np.argmax(members @ q))  # nearest member: unit vectors, max cosine
-        m_lat, m_lng = float(table.member_lat[m]), float(table.member_lng[m])
-        if max_move_km is not None and float(
-                haversine_km(m_lat, m_lng, cent[c, 0], cent[c, 1])) > max_move_km:
-            continue  # refinement would move the guess too far: keep the centroid
-        lat[i], lng[i] = m_lat, m_lng
+        m = m_lo + int(np.argmin(_distances(table.member_embeddings[m_lo:m_hi], q)))
+        lat[i], lng[i] = float(table.member_lat[m]), float(table.member_lng[m])
         dist[i], proto[i], member[i], refined[i] = float(d_proto[j - lo]), j, m, True
     cell_prob = p[cells]
     prob = cell_prob.copy()
-    if refined.any():
-        mass = cell_prob[refined].sum()
-        logits = -dist[refined] / temperature
-        w = cell_prob[refined] * np.exp(logits - logits.max())
-        if w.sum() > 0:
-            prob[refined] = mass * w / w.sum()
+    if not refined.any():
+        return RefinedCandidates(cells=cells, lat=lat, lng=lng, prob=prob, cell_prob=cell_prob,
+                                 distance=dist, refined=refined, prototype=proto,
+                                 member=member)
+    mass = cell_prob[refined].sum()
+    logits = -dist[refined] / temperature
+    w = cell_prob[refined] * np.exp(logits - logits.max())
+    if w.sum() > 0:
+        prob[refined] = mass * w / w.sum()
+    win = int(np.argmax(prob))  # ties: the more probable cell
+    winner_km = float(haversine_km(lat[win], lng[win], cent[cells[0], 0], cent[cells[0], 1]))
+    reweighted = max_move_km is None or winner_km <= max_move_km
+    if not reweighted:  # the refinement would move the guess too far: drop the re-weighting
+        prob = cell_prob.copy()
     return RefinedCandidates(cells=cells, lat=lat, lng=lng, prob=prob, cell_prob=cell_prob,
-                             distance=dist, refined=refined, prototype=proto, member=member)
+                             distance=dist, refined=refined, prototype=proto, member=member,
+                             reweighted=reweighted, winner_km=winner_km)
 
 
 def candidate_distribution(cell_probs: Any, cands: RefinedCandidates, centroids: Any, *,

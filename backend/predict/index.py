@@ -3,19 +3,26 @@ members, saved as one ``index.npz`` with its metadata inside.
 
 Building (PIGEON street-view settings by default): inside each geocell, OPTICS
 (``sklearn.cluster.OPTICS``, ``metric="precomputed"``) on the haversine distance matrix (km)
-of the cell's training points with ``min_samples=3``, ``xi=0.15``. Conventions:
+of the cell's training points with ``min_samples=3``, ``xi=0.15``. Conventions (PIGEON's):
 
 - a cell with no training point gets no prototype (the predictor keeps its centroid);
-- a cell with fewer points than ``min_samples`` (OPTICS cannot run): one cluster per point;
-- OPTICS noise points (label -1): each becomes its own one-member cluster, so no training
-  location is lost to retrieval;
-- prototype = mean of the members' L2-normalised embeddings (float32); members keep their
-  L2-normalised embeddings in float16 and their coordinates (float64), plus their row in the
-  source data (``member_source``) to trace them back.
+- a cell with fewer points than ``min_samples`` (OPTICS cannot run) is one cluster;
+- OPTICS noise points (label -1) are dropped: they belong to no prototype and are never
+  retrieved (a cell where OPTICS finds no cluster at all is one cluster: ours, PIGEON's code
+  would leave it without prototypes);
+- prototype = mean of the members' RAW embeddings (mean last hidden states, unnormalised);
+  members keep their raw embeddings in float32, exactly the values of the embeddings they
+  came from, and their coordinates (float64), plus their row in the source data
+  (``member_source``) to trace them back.
 
-File format ``pigeon-index/1`` (numpy ``.npz``, no pickles): the arrays of
+The metadata records the precision the embeddings were computed in (``embedding_precision``:
+``fp32``, or ``bf16`` for bf16 autocast); the predictor computes its queries the same way.
+
+File format ``pigeon-index/2`` (numpy ``.npz``, no pickles): the arrays of
 ``backend.core.refinement.RefinementTable`` plus ``member_source`` and ``meta`` (a JSON string:
-format, created, made_by, parameters, data, backbone, geocell count, counts).
+format, created, made_by, parameters, data, backbone, geocell count, counts). Format
+``pigeon-index/1`` (unit-vector embeddings in float16, noise points kept as one-member
+clusters) is refused with a message to rebuild.
 
 Usage::
 
@@ -43,9 +50,10 @@ import numpy as np
 
 from backend.cliutil import UserError
 from backend.core.geodesy import EARTH_RADIUS_KM, haversine_matrix_km, validate_latlng
-from backend.core.refinement import RefinementError, RefinementTable, l2_normalise
+from backend.core.refinement import RefinementError, RefinementTable
 
-INDEX_FORMAT = "pigeon-index/1"
+INDEX_FORMAT = "pigeon-index/2"
+PRECISIONS = ("fp32", "bf16")
 DEFAULT_MIN_SAMPLES = 3
 DEFAULT_XI = 0.15
 _ARRAYS = ("cell_offsets", "prototypes", "member_offsets", "member_embeddings", "member_lat",
@@ -65,12 +73,13 @@ def cluster_cell(lat: np.ndarray, lng: np.ndarray, *, min_samples: int = DEFAULT
         min_samples, xi: OPTICS parameters.
 
     Returns:
-        ``(n,)`` int labels ``0..k-1``; noise points get labels of their own, and cells with
-        fewer than ``min_samples`` points get one label per point.
+        ``(n,)`` int labels ``0..k-1``, numbered in order of first appearance, and -1 for
+        OPTICS noise (dropped from the index). A cell with fewer than ``min_samples`` points,
+        or where OPTICS finds no cluster, is one cluster (all labels 0).
     """
     n = len(lat)
     if n < max(min_samples, 2):
-        return np.arange(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64)
     from sklearn.cluster import OPTICS
 
     dist = haversine_matrix_km(lat, lng, lat, lng)
@@ -80,14 +89,15 @@ def cluster_cell(lat: np.ndarray, lng: np.ndarray, *, min_samples: int = DEFAULT
         labels = OPTICS(min_samples=min_samples, xi=xi, metric="precomputed").fit(dist).labels_
     labels = np.asarray(labels, dtype=np.int64).copy()
     noise = labels < 0
-    next_label = labels.max() + 1 if (~noise).any() else 0
-    labels[noise] = next_label + np.arange(int(noise.sum()))
-    # renumber 0..k-1 in order of first appearance (deterministic layout)
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    if noise.all():
+        return np.zeros(n, dtype=np.int64)
+    # renumber the clusters 0..k-1 in order of first appearance (deterministic layout)
+    _, first, inverse = np.unique(labels[~noise], return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return rank[inverse].astype(np.int64)
+    labels[~noise] = rank[inverse.ravel()]
+    return labels
 
 
 @dataclass
@@ -127,7 +137,7 @@ class RefinementIndex:
         t = self.table
         np.savez(tmp, cell_offsets=t.cell_offsets, prototypes=t.prototypes.astype(np.float32),
                  member_offsets=t.member_offsets,
-                 member_embeddings=t.member_embeddings.astype(np.float16),
+                 member_embeddings=t.member_embeddings.astype(np.float32),
                  member_lat=t.member_lat, member_lng=t.member_lng,
                  member_source=self.member_source, meta=np.array(json.dumps(self.meta)))
         os.replace(tmp, out)
@@ -153,9 +163,15 @@ class RefinementIndex:
             meta = json.loads(str(arrays.pop("meta")))
         except json.JSONDecodeError as exc:
             raise IndexFileError(f"{p}: corrupt metadata ({exc}); rebuild the index") from exc
+        if meta.get("format") == "pigeon-index/1":
+            raise IndexFileError(
+                f"{p} is an old refinement index (format pigeon-index/1: unit-length embeddings "
+                "in float16, noise points kept); this pigeon-bot reads "
+                f"{INDEX_FORMAT} (raw embeddings, as PIGEON): rebuild it with "
+                "`pigeon index build`")
         if meta.get("format") != INDEX_FORMAT:
             raise IndexFileError(f"{p} has format {meta.get('format')!r}; this pigeon-bot reads "
-                                 f"{INDEX_FORMAT}: rebuild the index")
+                                 f"{INDEX_FORMAT}: rebuild it with `pigeon index build`")
         source = arrays.pop("member_source")
         try:
             table = RefinementTable(**arrays).check()
@@ -171,18 +187,21 @@ def _now() -> str:
 def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: int,
                 min_samples: int = DEFAULT_MIN_SAMPLES, xi: float = DEFAULT_XI,
                 source: dict[str, Any] | None = None, backbone: dict[str, Any] | None = None,
+                precision: str = "fp32",
                 progress: Callable[[Iterable[int], int], Iterable[int]] | None = None
                 ) -> RefinementIndex:
     """Cluster every cell's training points and collect prototypes and members.
 
     Args:
-        embeddings: ``(N, D)`` training embeddings (normalised here).
+        embeddings: ``(N, D)`` raw training embeddings (kept as they are, in float32).
         lat, lng: ``(N,)`` their locations in degrees.
         cells: ``(N,)`` their geocell ids in ``0..num_cells-1`` (``Geocells.assign``).
         num_cells: the number of geocells of the model.
         min_samples, xi: OPTICS parameters (PIGEON street view: 3, 0.15).
         source: metadata about the data (paths, dataset name, ...), stored in the file.
         backbone: the backbone description (``bundle.meta["backbone"]``), stored in the file.
+        precision: what the embeddings were computed in, ``"fp32"`` or ``"bf16"`` (autocast);
+            the predictor computes its queries the same way.
         progress: wraps the loop over cells (e.g. ``lambda it, n: progress(it, total=n)``).
 
     Returns:
@@ -208,11 +227,12 @@ def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: i
         raise UserError(f"cell ids must be integers in 0..{num_cells - 1}")
     if min_samples < 2 or not 0 < xi < 1:
         raise UserError(f"OPTICS needs min_samples >= 2 and 0 < xi < 1, got {min_samples}, {xi}")
-    emb = l2_normalise(emb)
+    if precision not in PRECISIONS:
+        raise UserError(f"embedding precision must be one of {PRECISIONS}, got {precision!r}")
     order = np.argsort(cell, kind="stable")
     starts = np.searchsorted(cell[order], np.arange(num_cells + 1))
     cell_off, protos, mem_off, mem_rows = [0], [], [0], []
-    singletons = 0
+    singletons = noise = 0
     loop: Iterable[int] = range(num_cells)
     if progress is not None:
         loop = progress(loop, num_cells)
@@ -220,9 +240,10 @@ def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: i
         rows = order[starts[c]:starts[c + 1]]
         if len(rows):
             labels = cluster_cell(la[rows], lo[rows], min_samples=min_samples, xi=xi)
+            noise += int((labels < 0).sum())
             for k in range(int(labels.max()) + 1):
                 members = rows[labels == k]
-                protos.append(emb[members].mean(axis=0))
+                protos.append(emb[members].astype(np.float64).mean(axis=0))
                 mem_rows.append(members)
                 mem_off.append(mem_off[-1] + len(members))
                 singletons += len(members) == 1
@@ -233,20 +254,27 @@ def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: i
         cell_offsets=np.asarray(cell_off, dtype=np.int64),
         prototypes=np.asarray(protos, dtype=np.float32).reshape(-1, dim),
         member_offsets=np.asarray(mem_off, dtype=np.int64),
-        member_embeddings=emb[member_rows].astype(np.float16),
+        member_embeddings=emb[member_rows],
         member_lat=la[member_rows], member_lng=lo[member_rows]).check()
+    norms = np.linalg.norm(emb, axis=1)
     meta = {
         "format": INDEX_FORMAT, "created": _now(),
         "made_by": "backend.predict.index.build_index (pigeon-bot)",
         "parameters": {"clustering": "sklearn OPTICS, metric=precomputed haversine km",
                        "min_samples": int(min_samples), "xi": float(xi),
                        "earth_radius_km": EARTH_RADIUS_KM,
-                       "small_cells": "fewer points than min_samples: one cluster per point",
-                       "noise": "each OPTICS noise point is its own cluster",
-                       "prototype": "mean of L2-normalised member embeddings"},
+                       "small_cells": "fewer points than min_samples: one cluster",
+                       "noise": "OPTICS noise points are dropped (PIGEON); a cell with no "
+                                "cluster at all is one cluster",
+                       "prototype": "mean of the members' raw embeddings",
+                       "member_embeddings": "raw, float32"},
+        "embedding_precision": precision,
         "data": dict(source or {}), "backbone": dict(backbone or {}),
         "geocell_count": int(num_cells), "embedding_dim": int(dim),
-        "counts": {"points": int(emb.shape[0]), "prototypes": len(protos),
+        "embedding_norms": {"min": float(norms.min()), "median": float(np.median(norms)),
+                            "max": float(norms.max())},
+        "counts": {"points": int(emb.shape[0]), "members": len(member_rows),
+                   "noise_points_dropped": int(noise), "prototypes": len(protos),
                    "cells_with_points": int((np.diff(starts) > 0).sum()),
                    "singleton_clusters": int(singletons)},
     }
