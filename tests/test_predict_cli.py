@@ -138,3 +138,48 @@ def test_index_build_refuses_embeddings_of_another_backbone(world, capsys, tmp_p
                  str(tmp_path / "emb"), "--out", str(tmp_path / "i.npz")]) == 2
     err = capsys.readouterr().err
     assert "64-dim" in err and "128-dim" in err and not (tmp_path / "i.npz").exists()
+
+
+def test_index_build_refuses_embeddings_of_other_weights(world, capsys, tmp_path):
+    """Same architecture, same config name and kind, other weights: another embedding space."""
+    from backend.model.backbone import build_backbone
+    from backend.model.embed import embed_dataset
+
+    root, bundle = world
+    other = build_backbone("pigeon-tiny", seed=7)
+    embed_dataset(other, root / "data.csv", tmp_path / "emb", batch_size=36,
+                  show_progress=False)
+    args = ["index", "build", "--bundle", str(bundle), "--embeddings", str(tmp_path / "emb"),
+            "--out", str(tmp_path / "i.npz")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "other weights" in err and "pigeon embed --bundle" in err
+    assert not (tmp_path / "i.npz").exists()
+    assert main([*args, "--no-weights-check"]) == 0  # the user's explicit choice
+
+
+def test_bf16_embeddings_give_a_bf16_index_and_bf16_queries(world, tmp_path):
+    """Embeddings made under bf16 autocast: the index says so and the predictor computes its
+    queries the same way, so a training view finds its own stored embedding again."""
+    from backend.model.bundle import load_bundle
+    from backend.model.embed import embed_dataset, load_embeddings
+    from backend.predict.index import RefinementIndex
+    from backend.predict.predictor import Predictor
+
+    root, bundle = world
+    b = load_bundle(bundle)
+    embed_dataset(b.backbone, root / "data.csv", tmp_path / "emb", batch_size=16, amp="bf16",
+                  show_progress=False)
+    stored = load_embeddings(tmp_path / "emb")
+    assert stored.meta["precision"] == "bf16"
+    assert main(["index", "build", "--bundle", str(bundle), "--embeddings",
+                 str(tmp_path / "emb"), "--out", str(tmp_path / "i.npz")]) == 0
+    index = RefinementIndex.load(tmp_path / "i.npz")
+    assert index.meta["embedding_precision"] == "bf16"
+    predictor = Predictor(b, index=index, geo=None)
+    fp32 = Predictor(b, index=None, geo=None)
+    for i in (0, 5):
+        q, _ = predictor.embed_rounds([[root / f"img/{i}.jpg"]])
+        q32, _ = fp32.embed_rounds([[root / f"img/{i}.jpg"]])
+        gap = np.abs(q[0] - stored.embeddings[i]).max()
+        assert gap < 0.1 * np.abs(q32[0] - stored.embeddings[i]).max(), gap

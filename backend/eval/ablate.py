@@ -278,7 +278,8 @@ class LadderRunner:
         lat, lng = e.latlng[:, 0], e.latlng[:, 1]
         idx = build_index(e.embeddings, lat, lng, cells.assign(lat, lng), num_cells=len(cells),
                           source={"train": self.train.describe(), "embeddings": str(emb)},
-                          backbone=backbone.describe())
+                          backbone=backbone.describe(),
+                          precision=e.meta.get("precision", "fp32"))
         return idx.save(folder / "index.npz")
 
     # -- the ladder -----------------------------------------------------------------------------

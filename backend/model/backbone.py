@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 import torch
@@ -77,6 +78,23 @@ def build_vision_tower(model_cfg: dict[str, Any]) -> nn.Module:
     cfg = check_model_config(copy.deepcopy(model_cfg))
     return open_clip.model._build_vision_tower(cfg["embed_dim"], cfg["vision_cfg"],
                                                bool(cfg.get("quick_gelu", False)))
+
+
+def weights_sha256(module: nn.Module) -> str:
+    """sha256 of a module's weights: every state-dict entry's name, shape and values.
+
+    Floating-point tensors are hashed as float32 on the CPU, so the fingerprint does not
+    depend on the device; embeddings, bundles and indexes compare it to know they come from
+    the same weights (``pigeon index build``).
+    """
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        a = t.detach().cpu()
+        if a.is_floating_point():
+            a = a.float()
+        h.update(f"{name}:{tuple(a.shape)}:{a.dtype};".encode())
+        h.update(a.contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 class Backbone(nn.Module):

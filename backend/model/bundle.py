@@ -38,7 +38,12 @@ import torch
 
 from backend.cliutil import UserError
 from backend.file_digest import sha256_file
-from backend.model.backbone import Backbone, backbone_from_state, build_backbone
+from backend.model.backbone import (
+    Backbone,
+    backbone_from_state,
+    build_backbone,
+    weights_sha256,
+)
 from backend.model.heads import HeadsConfig, PigeonHeads
 from backend.model.location_head import head_from_state, head_kind
 
@@ -162,7 +167,8 @@ def save_bundle(path: str | Path, *, backbone: Backbone, heads: Any, geocells: A
         "format": BUNDLE_FORMAT,
         "created": _now(),
         "made_by": "backend.model.bundle.save_bundle (pigeon-bot)",
-        "backbone": {**backbone.describe(), "weights": weights},
+        "backbone": {**backbone.describe(), "weights": weights,
+                     "weights_sha256": weights_sha256(backbone.visual)},
         "heads": heads.config.to_dict(),
         "geocell_count": n_cells,
         "files": files,

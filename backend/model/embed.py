@@ -3,7 +3,9 @@
 ``embed_dataset`` reads a dataset CSV (``backend.eval.datasets``), runs the backbone over each
 location's 1-4 views (panorama embedding = mean of the views), and writes
 ``shard-00000.npz, ...`` plus ``embeddings.json`` (format ``pigeon-embeddings/1``: backbone
-config and weights, embedding kind, dataset, parameters, created). Shards already on disk are
+config and weights, the weights' sha256 (``weights_sha256``, checked by ``pigeon index
+build``), the precision they were computed in (``precision``: ``fp32`` or ``bf16``),
+embedding kind, dataset, parameters, created). Shards already on disk are
 kept, so a killed job resumes where it stopped. Under ``torchrun`` each rank embeds the
 shards ``k`` with ``k % world_size == rank`` (no communication needed). Unreadable images are
 counted and skipped; each shard lists them.
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 
 from backend.cliutil import UserError, progress
-from backend.model.backbone import Backbone, make_preprocess
+from backend.model.backbone import Backbone, make_preprocess, weights_sha256
 from backend.model.views_dataset import ViewsDataset, collate_views
 
 EMBEDDINGS_FORMAT = "pigeon-embeddings/1"
@@ -66,13 +68,18 @@ def _fingerprint(locations: list[Any], backbone_desc: dict[str, Any], weights: A
     return h.hexdigest()[:16]
 
 
-def _autocast(device: torch.device, amp: str):
+def effective_precision(device: torch.device, amp: str) -> str:
+    """``"bf16"`` when ``amp`` means bf16 autocast on this device, else ``"fp32"``."""
     if amp == "auto":
         amp = "bf16" if device.type == "cuda" else "off"
-    if amp == "off":
-        return nullcontext()
-    if amp != "bf16":
+    if amp not in ("bf16", "off"):
         raise UserError(f"--amp must be auto, bf16 or off, got {amp!r}")
+    return "bf16" if amp == "bf16" else "fp32"
+
+
+def _autocast(device: torch.device, amp: str):
+    if effective_precision(device, amp) == "fp32":
+        return nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
@@ -144,7 +151,9 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
     fp = _fingerprint(locations, desc, given_weights)
     n_shards = max(1, -(-len(locations) // shard_size))
     meta = {"format": EMBEDDINGS_FORMAT, "fingerprint": fp, "backbone": desc,
-            "weights": weights, "dataset": data.describe(),
+            "weights": weights, "weights_sha256": weights_sha256(backbone.visual),
+            "precision": effective_precision(torch.device(device), amp),
+            "dataset": data.describe(),
             "dataset_bad_rows": [str(b) for b in getattr(data, "bad_rows", [])][:100],
             "parameters": {"shard_size": shard_size, "batch_size": batch_size, "amp": amp,
                            "world_size": world_size, "panorama": "mean of view embeddings"},

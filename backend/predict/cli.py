@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from backend.cliutil import UserError, add_command, progress
 
@@ -46,6 +47,41 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_embeddings_fit(args: argparse.Namespace, bundle: Any, emb: Any) -> None:
+    """The embeddings must come from the bundle's backbone: size, config, kind and weights."""
+    from backend.model.backbone import weights_sha256
+
+    bb, eb = bundle.meta["backbone"], emb.meta.get("backbone", {})
+    dim = int(bundle.backbone.embedding_dim)
+    again = f"embed the data with this bundle's backbone (`pigeon embed --bundle {args.bundle}`)"
+    if emb.embeddings.shape[1] != dim:
+        raise UserError(f"{args.embeddings} holds {emb.embeddings.shape[1]}-dim embeddings but "
+                        f"the bundle's backbone makes {dim}-dim ones; {again}")
+    for key in ("config_name", "embedding_kind"):
+        if eb.get(key) is not None and eb.get(key) != bb.get(key):
+            raise UserError(f"{args.embeddings} was made with {key} {eb.get(key)!r}, the bundle "
+                            f"uses {bb.get(key)!r}; {again}")
+    if args.no_weights_check:
+        return
+    got = emb.meta.get("weights_sha256")
+    if not got:
+        raise UserError(f"{args.embeddings} does not say which weights made it (no "
+                        f"weights_sha256: made by an older pigeon-bot); {again}, or pass "
+                        "--no-weights-check if you know they come from these weights")
+    want = bb.get("weights_sha256") or weights_sha256(bundle.backbone.visual)
+    if got != want:
+        raise UserError(f"{args.embeddings} was made with other weights than the bundle's "
+                        f"backbone (weights sha256 {got[:12]}... vs {want[:12]}...): an index "
+                        f"from them would live in another embedding space; {again}")
+
+
+def embeddings_precision(meta: dict[str, Any]) -> str:
+    """What embeddings were computed in: their ``precision``, else from ``--amp`` (older)."""
+    if meta.get("precision") in ("fp32", "bf16"):
+        return str(meta["precision"])
+    return "bf16" if meta.get("parameters", {}).get("amp") == "bf16" else "fp32"
+
+
 def _cmd_index_build(args: argparse.Namespace) -> int:
     from backend.model.bundle import load_bundle
     from backend.model.embed import load_embeddings
@@ -54,16 +90,8 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
 
     bundle = load_bundle(args.bundle, verify=False)
     emb = load_embeddings(args.embeddings)
-    bb, eb = bundle.meta["backbone"], emb.meta.get("backbone", {})
-    dim = int(bundle.backbone.embedding_dim)
-    if emb.embeddings.shape[1] != dim:
-        raise UserError(f"{args.embeddings} holds {emb.embeddings.shape[1]}-dim embeddings but "
-                        f"the bundle's backbone makes {dim}-dim ones; embed the data with this "
-                        f"bundle's backbone (`pigeon embed --model {args.bundle}`)")
-    for key in ("config_name", "embedding_kind"):
-        if eb.get(key) is not None and eb.get(key) != bb.get(key):
-            raise UserError(f"{args.embeddings} was made with {key} {eb.get(key)!r}, the bundle "
-                            f"uses {bb.get(key)!r}; embed the data with this bundle's backbone")
+    _check_embeddings_fit(args, bundle, emb)
+    bb = bundle.meta["backbone"]
     lat, lng = emb.latlng[:, 0], emb.latlng[:, 1]
     cells = bundle.geocells.assign(lat, lng)
     index = build_index(
@@ -71,8 +99,10 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
         min_samples=args.min_samples, xi=args.xi,
         source={"embeddings": str(Path(args.embeddings).resolve()),
                 "embeddings_format": emb.meta.get("format"), "points": len(emb),
-                "dataset": emb.meta.get("dataset")},
+                "dataset": emb.meta.get("dataset"),
+                "weights_sha256": emb.meta.get("weights_sha256")},
         backbone={k: bb.get(k) for k in ("config_name", "embedding_kind", "embedding_dim")},
+        precision=embeddings_precision(emb.meta),
         progress=lambda it, n: progress(it, total=n, desc="index: clustering cells",
                                         unit="cell"))
     out = Path(args.out) if args.out else Path(args.bundle) / "index.npz"
@@ -81,7 +111,8 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
         attach_file(args.bundle, "index", out)
     c = index.meta["counts"]
     print(f"wrote {out}: {c['points']} points in {c['cells_with_points']} cells -> "
-          f"{c['prototypes']} prototypes ({c['singleton_clusters']} single-point clusters)")
+          f"{c['prototypes']} prototypes of {c['members']} members "
+          f"({c['noise_points_dropped']} OPTICS noise points dropped)")
     return 0
 
 
@@ -140,6 +171,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--min-samples", type=int, default=3, help="OPTICS min_samples (3)")
     b.add_argument("--xi", type=float, default=0.15, help="OPTICS xi (0.15)")
     b.add_argument("--out", help="write here instead of into the bundle")
+    b.add_argument("--no-weights-check", action="store_true",
+                   help="accept embeddings that do not record their weights' sha256 (made by "
+                        "an older pigeon-bot) or record other weights")
     b.set_defaults(func=_cmd_index_build)
     i = add_command(gsub, "info", help="print an index's metadata",
                     example="pigeon index info bundle/index.npz")

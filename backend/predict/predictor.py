@@ -10,9 +10,12 @@ Pipeline for one round (ARCHITECTURE §3):
    geocell classifier, a zero-shot text head, a GeoCLIP gallery head) gives logits over its
    cells -> probabilities (softmax, float64); each cell's candidate sits at its centroid;
 4. ``refine``: the top-5 cells are refined through the bundle's refinement index
-   (nearest prototype, nearest member, 1000 km cap, softmax(-distance / 1.6) re-weighting;
-   ``backend.core.refinement``); the other cells stay at their centroids. Without an index
-   every candidate is a centroid;
+   (nearest prototype, nearest member, softmax(-distance / 1.6) re-weighting on raw
+   embeddings, dropped when the refined winner lies over 1000 km from the top cell's
+   centroid; ``backend.core.refinement``); the other cells stay at their centroids. Without
+   an index every candidate is a centroid. The backbone runs in the precision the index's
+   embeddings were made in (bf16 autocast when they were), so stored and query embeddings
+   compare like with like;
 5. ``pin``: the calibration temperature (``calibration.json``, else 1) is applied to the
    candidate distribution, and the pin is the point maximising the expected GeoGuessr score;
    the projected score is that expectation and the confidence is the probability mass within
@@ -33,6 +36,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,6 +129,8 @@ class Predictor:
             index.check_compatible(num_cells=self.num_cells, embedding_dim=self.embedding_dim,
                                    what=f"the bundle {getattr(bundle, 'path', '')}")
         self.index = index
+        self.embedding_precision = str((index.meta if index is not None else {})
+                                       .get("embedding_precision", "fp32"))
         if calibration_temperature is None:
             cal = getattr(bundle, "calibration", None) or {}
             if not isinstance(cal, dict):
@@ -160,6 +166,13 @@ class Predictor:
     def _device(self) -> Any:
         return next(self.backbone.parameters()).device
 
+    def _precision(self) -> Any:
+        """bf16 autocast when the index's embeddings were made that way, else nothing."""
+        if self.embedding_precision != "bf16":
+            return contextlib.nullcontext()
+        return self._torch.autocast(device_type=self._device().type,
+                                    dtype=self._torch.bfloat16)
+
     def embed_rounds(self, rounds: Sequence[Sequence[Any]]) -> tuple[np.ndarray, dict[str, float]]:
         """Views -> one mean embedding per round, with preprocess/backbone timings (ms, total).
 
@@ -181,7 +194,7 @@ class Predictor:
                 owner.append(r)
         x = torch.stack(tensors).to(self._device())
         t1 = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), self._precision():
             emb = self.backbone.embed(x).float()
         owner_t = torch.as_tensor(owner, device=emb.device)
         sums = torch.zeros(len(rounds), emb.shape[1], device=emb.device).index_add_(0, owner_t, emb)
