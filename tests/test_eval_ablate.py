@@ -14,7 +14,6 @@ from PIL import Image
 
 from backend.cliutil import UserError
 from backend.eval.ablate import (
-    HARD_LABEL_TAU_KM,
     IDEAS,
     LADDER,
     AblationSettings,
@@ -45,12 +44,15 @@ def test_train_argv_per_rung(tmp_path: Path) -> None:
                          tau_km=75.0, seed=4)
     base = train_argv(LADDER[0], s, cells=Path("c.json"), run_dir=Path("r"),
                       embeddings=Path("e"), weights=None)
-    assert base[base.index("--tau-km") + 1] == repr(HARD_LABEL_TAU_KM)
+    # no label smoothing = one-hot on the point's OWN cell (not a tiny tau: that would be
+    # one-hot on the nearest centroid, another cell for many points)
+    assert base[base.index("--labels") + 1] == "own-cell"
     assert base[base.index("--aux") + 1] == "none" and "--finetune" not in base
     assert base[base.index("--embeddings") + 1] == "e"
     assert base[base.index("--epochs") + 1] == "3" and base[base.index("--seed") + 1] == "4"
     smooth = train_argv(LADDER[1], s, cells=Path("c.json"), run_dir=Path("r"),
                         embeddings=Path("e"), weights=None)
+    assert smooth[smooth.index("--labels") + 1] == "smoothed"
     assert smooth[smooth.index("--tau-km") + 1] == "75.0"
     ft = train_argv(select_rungs("+ multi-task")[0], s, cells=Path("c.json"),
                     run_dir=Path("r"), embeddings=None, weights="w.pt")

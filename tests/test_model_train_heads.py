@@ -95,6 +95,42 @@ def test_loss_falls_on_fixed_batch_and_validation_in_km(setup):
     assert {"loss_geocell", "loss_regression", "loss_koppen", "loss_month"} <= set(log[0])
 
 
+def test_own_cell_labels_train_on_the_cell_that_holds_the_point(tmp_path):
+    """No label smoothing = one-hot on the point's OWN cell. Here a long cell's points lie
+    next to a small neighbour's centroid: a tiny tau (one-hot on the NEAREST centroid) would
+    teach the head the neighbour; ``--labels own-cell`` teaches the cell itself."""
+    long_cell, small = shapely.box(0, 0, 40, 2), shapely.box(40, 0, 44, 2)
+    cells = Geocells([long_cell, small], np.array([[1.0, 5.0], [1.0, 42.0]]),
+                     countries=["A", "A"], iso2=["AA", "AA"], admin1=["a", "a"],
+                     n_points=[60, 60], metadata={"made_by": "test"})
+    cells.save(tmp_path / "cells.json")
+    rng = np.random.default_rng(0)
+    n = 60
+    lng = np.concatenate([rng.uniform(33, 39, n), rng.uniform(40.5, 43.5, n)])
+    lat = rng.uniform(0.5, 1.5, 2 * n)
+    emb = np.zeros((2 * n, 4), np.float32)
+    emb[:n, 0], emb[n:, 1] = 3.0, 3.0
+    emb += rng.normal(0, 0.2, emb.shape).astype(np.float32)
+    save_embedding_set(EmbeddingSet(ids=[f"p{i}" for i in range(2 * n)],
+                                    latlng=np.stack([lat, lng], 1), embeddings=emb,
+                                    month=np.full(2 * n, -1), heading=np.zeros(2 * n, np.float32),
+                                    n_views=np.ones(2 * n, np.int64),
+                                    meta={"backbone": {"config_name": "synthetic"}}),
+                       tmp_path / "emb")
+
+    def predicted(out: str, labels: list[str]) -> np.ndarray:
+        assert main(["--embeddings", str(tmp_path / "emb"), "--geocells",
+                     str(tmp_path / "cells.json"), "--out", str(tmp_path / out), "--quiet",
+                     "--aux", "none", "--val-fraction", "0", "--max-steps", "60", "--lr",
+                     "5e-2", *labels]) == 0
+        heads = heads_from_state(torch.load(tmp_path / out / "heads.pt", weights_only=False))
+        with torch.no_grad():
+            return heads(torch.from_numpy(emb[:n]))["geocell"].argmax(1).numpy()
+
+    assert (predicted("own", ["--labels", "own-cell"]) == 0).mean() > 0.9
+    assert (predicted("nearest", ["--tau-km", "0.001"]) == 1).mean() > 0.9
+
+
 def test_resume_continues_exactly(setup):
     tmp_path, gc, _ = setup
     common = ["--batch-size", "32", "--epochs", "3", "--aux", "none", "--dropout", "0.2"]

@@ -2,8 +2,8 @@
 
 Each rung adds one idea to the one before (the list :data:`LADDER` is data):
 
- 1. CLIP base — frozen backbone, one view, hard labels (label smoothing off: tau 0.001 km,
-    one-hot on the nearest cell), plain equal-area grid cells, argmax pin;
+ 1. CLIP base — frozen backbone, one view, hard labels (label smoothing off: one-hot on the
+    cell that holds the point), plain equal-area grid cells, argmax pin;
  2. + label smoothing (haversine, tau 75 km);   3. + four views (mean embedding);
  4. + last-layer fine-tuning;   5. + multi-task (auxiliary heads);
  6. + semantic geocells instead of the plain grid;   7. + contrastive pretraining (backbone
@@ -41,7 +41,6 @@ from typing import Any
 from backend.cliutil import UserError
 from backend.eval.datasets import Dataset
 from backend.eval.ladder import (
-    HARD_LABEL_TAU_KM,
     IDEAS,
     LADDER,
     AblationSettings,
@@ -52,7 +51,7 @@ from backend.eval.ladder import (
     train_argv,
 )
 
-__all__ = ["HARD_LABEL_TAU_KM", "IDEAS", "LADDER", "AblationSettings", "LadderRunner", "Rung",
+__all__ = ["IDEAS", "LADDER", "AblationSettings", "LadderRunner", "Rung",
            "RungResult", "format_tables", "parse_without", "run_ablate_command",
            "select_rungs", "train_argv", "with_views", "write_ladder"]
 

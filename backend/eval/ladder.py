@@ -3,8 +3,8 @@ the settings of a ladder run, and the training arguments each rung passes.
 
 Each rung adds one idea to the one before:
 
- 1. CLIP base — frozen backbone, one view, hard labels (label smoothing off: tau 0.001 km,
-    one-hot on the nearest cell), plain equal-area grid cells, argmax pin;
+ 1. CLIP base — frozen backbone, one view, hard labels (label smoothing off: one-hot on the
+    cell that holds the point), plain equal-area grid cells, argmax pin;
  2. + label smoothing (haversine, tau 75 km);   3. + four views (mean embedding);
  4. + last-layer fine-tuning;   5. + multi-task (auxiliary heads);
  6. + semantic geocells instead of the plain grid;   7. + contrastive pretraining;
@@ -24,9 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from backend.cliutil import UserError
-
-HARD_LABEL_TAU_KM = 0.001
-"""'No label smoothing': a tau so small the target is one-hot on the nearest centroid."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,8 @@ def train_argv(rung: Rung, s: AblationSettings, *, cells: Path, run_dir: Path,
     """Arguments for ``backend.model.train_heads.main`` for one rung."""
     argv = ["--geocells", str(cells), "--out", str(run_dir),
             "--aux", "auto" if rung.multitask else "none",
-            "--tau-km", repr(s.tau_km if rung.label_smoothing else HARD_LABEL_TAU_KM),
+            "--labels", "smoothed" if rung.label_smoothing else "own-cell",
+            "--tau-km", repr(s.tau_km),
             "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
             "--seed", str(s.seed), "--device", s.device]
     if rung.finetune:

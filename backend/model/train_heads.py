@@ -5,6 +5,8 @@ Entry point ``main(argv)`` (as in open_clip's training), so tests and recipes ca
 
 - Loss: haversine-smoothed geocell cross-entropy (``backend.model.label_smoothing``,
   tau 75 km) + 8 x MSE of 6 standardised regressions + 2 x Köppen CE + 1 x month CE.
+  ``--labels own-cell`` trains the geocell head on hard labels instead: one-hot on the cell
+  that holds the point (``Geocells.assign``), PIGEON's setting without label smoothing.
 - Every epoch: validation in km (argmax-cell centroid vs truth) on a held-out split.
 - ``out/checkpoint-last.pt`` carries config, optimizer, scheduler, RNG and step; ``--resume``
   continues exactly (same data order, same losses). ``out/heads.pt`` is the result (config,
@@ -73,6 +75,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup-steps", type=int, default=0)
     p.add_argument("--tau-km", type=float, default=75.0, help="label smoothing temperature")
+    p.add_argument("--labels", default="smoothed", choices=["smoothed", "own-cell"],
+                   help="geocell targets: haversine-smoothed (PIGEON) or one-hot on the "
+                        "point's own cell (no label smoothing)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
@@ -136,7 +141,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 RESUME_MUST_MATCH = ("embeddings", "val_embeddings", "data", "backbone", "weights",
                      "batch_size", "epochs", "max_steps", "seed", "val_fraction", "tau_km",
-                     "warmup_steps", "dropout")
+                     "warmup_steps", "dropout", "labels")
 
 
 
@@ -202,6 +207,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         net = heads
     model = dist.wrap(net, find_unused=True)  # aux heads may lack targets in a batch
     cents = centroids.to(dev)
+    own_cell = None
+    if args.labels == "own-cell":  # hard labels: the cell the point lies in, not the nearest
+        own_cell = torch.as_tensor(geocells.assign(train.targets.latlng[:, 0],
+                                                   train.targets.latlng[:, 1]), dtype=torch.long)
     true_cells_val = geocells.assign(val.targets.latlng[:, 0], val.targets.latlng[:, 1]) \
         if val is not None else None
 
@@ -243,7 +252,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 outputs = model(batch["views"].to(dev), batch["mask"].to(dev))
             else:
                 outputs = model(batch["embedding"].to(dev))
-            targets = {"geocell": smoothed_targets(batch["latlng"].to(dev), cents, args.tau_km),
+            if own_cell is None:
+                cell_targets = smoothed_targets(batch["latlng"].to(dev), cents, args.tau_km)
+            else:
+                cell_targets = torch.nn.functional.one_hot(
+                    own_cell[idx], len(centroids)).to(dev, torch.float32)
+            targets = {"geocell": cell_targets,
                        "regression": heads.standardise(batch["regression"].to(dev)),
                        "koppen": batch["koppen"].to(dev), "month": batch["month"].to(dev)}
             loss, parts = multitask_loss(outputs, targets)
