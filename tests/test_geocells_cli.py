@@ -54,6 +54,7 @@ def test_build_info_assign(tmp_path, capsys):
     ("lat,lng\n1,2\n", ["--min", "70", "--max", "60"], "greater than MAX"),
     ("lat,lng\n1,2\n", ["--optics", "8;x"], "bad OPTICS"),
     ("lat,lng\n1,2\n", ["--admin2", "/nonexistent.geojson"], "admin-2 file"),
+    ("lat,lng\n1,2\n", ["--max-radius-km", "-5"], "largest cell radius"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, content, extra, message):
     pts = tmp_path / "p.csv"

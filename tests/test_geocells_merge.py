@@ -68,16 +68,18 @@ def test_group_areas_rules():
     assert flat == sorted(a.id for a in areas if a.id != "DD-0")
     for c in cells:
         assert len({areas[i].country_key for i in c.areas}) == 1
-        assert c.n >= 30 or c.country_key == "CC"
+        assert c.n >= 30 or c.country_key == "CC" or c.areas == [8]  # 8: the island
     # AA-01 (5) and AA-10 (12) merge inside 'west' (never with 'east' cells while 'west' has one)
     west = next(n for n in names if "AA-01" in n)
     assert {"AA-00", "AA-01", "AA-10"} <= set(west)
     assert not any(x in west for x in ("AA-20", "AA-21", "AA-30", "AA-31"))
     # BB's two cells of 20 merge into one; CC stays one cell below MIN
     assert ["BB-0", "BB-1"] in names and ["CC-0"] in names
-    # the island (3 points, same admin-1 'east', not adjacent) joins an 'east' cell
-    east = next(n for n in names if "AA-island" in n)
-    assert all(x.startswith(("AA-2", "AA-3")) or x == "AA-island" for x in east)
+    # the island (3 points, same admin-1 'east', touching no other area) is never fused with
+    # the mainland across the sea (PIGEON): it stays a cell of its own, below MIN, and says why
+    island = next(c for c in cells if "AA-island" in [areas[i].id for i in c.areas])
+    assert [areas[i].id for i in island.areas] == ["AA-island"] and island.n == 3
+    assert island.why_small == "no touching cell of its country"
 
 
 def test_empty_area_joins_an_adjacent_cell_of_its_admin1():
@@ -101,7 +103,10 @@ def test_build_on_toy_areas_meets_every_invariant(seed):
     country = np.array([areas[i].iso2 for i in _area_of(lat, lng, areas)])
     assert check_geocells(cells, labels, lat, lng, country, min_points=30, max_points=60) == []
     assert collections.Counter(cells.iso2)["CC"] == 1
-    assert cells.metadata["below_min"] == [
+    names = list(counts)
+    island = int(labels[sum(counts[k] for k in names[:names.index("AA-island")])])
+    assert sorted(cells.metadata["below_min"], key=lambda b: b["iso2"]) == [
+        {"cell": island, "n_points": 3, "iso2": "AA", "reason": "no touching cell of its country"},
         {"cell": cells.iso2.index("CC"), "n_points": 7, "iso2": "CC",
          "reason": "the only cell of its country (the country has fewer than MIN points)"}]
     assert cells.metadata["countries_without_cells"] == ["DD"]

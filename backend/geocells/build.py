@@ -1,10 +1,11 @@
 """Build semantic geocells (PIGEON §geocells) from training points and admin polygons.
 
 Pipeline: points → finest admin area (containment, else nearest) → one cell per area with
-points → empty areas join the nearest cell → cells below MIN merge inside their country →
-cells above MAX split with OPTICS (settings in turn, then a balanced bisection) → split
-boundaries drawn by a Voronoi tessellation clipped to the parent → :class:`Geocells` with its
-metadata. The result depends only on the inputs and parameters (no randomness), so the same
+points → empty areas join the nearest cell → cells below MIN merge into a touching cell of
+their country (none across a sea) → cells with a point farther than ``max_radius_km`` from
+their centroid are cut by a spherical 2-means (ours; ``radius_split``) → cells above MAX split
+with OPTICS (settings in turn, then a balanced bisection) → split boundaries drawn by a
+Voronoi tessellation clipped to the parent → :class:`Geocells` with its metadata. The result depends only on the inputs and parameters (no randomness), so the same
 points and parameters always give the same cells.
 
 Usage::
@@ -29,10 +30,14 @@ from backend import __version__
 from backend.core.geodesy import spherical_mean, validate_latlng
 from backend.geocells.areas import Area, assign_points_to_areas
 from backend.geocells.cells import FORMAT, Geocells
-from backend.geocells.merge import WorkCell, group_areas
+from backend.geocells.merge import TOUCH_DEG, WorkCell, group_areas
 from backend.geocells.optics_split import PIGEON_OPTICS
-from backend.geocells.split_cell import split_cell
-from backend.geocells.voronoi import polygonal
+from backend.geocells.radius_split import radius_parts
+from backend.geocells.split_cell import snap_into, split_cell
+from backend.geocells.voronoi import polygonal, voronoi_partition
+
+DEFAULT_MAX_RADIUS_KM = 1000.0
+"""Ours: no cell (but a country's only one) keeps a point farther than this from its centroid."""
 
 
 class GeocellParamError(ValueError):
@@ -41,11 +46,13 @@ class GeocellParamError(ValueError):
 
 @dataclass(frozen=True)
 class GeocellParams:
-    """MIN / MAX points per cell and the OPTICS ``(min_samples, xi)`` settings tried in turn."""
+    """MIN / MAX points per cell, the OPTICS ``(min_samples, xi)`` settings tried in turn, and
+    the largest point-to-centroid distance (km; None: PIGEON's rules alone)."""
 
     min_points: int = 30
     max_points: int = 60
     optics: tuple[tuple[int, float], ...] = field(default=PIGEON_OPTICS)
+    max_radius_km: float | None = DEFAULT_MAX_RADIUS_KM
 
     def check(self) -> GeocellParams:
         """Validate; returns self. Raises GeocellParamError with what to change."""
@@ -54,6 +61,9 @@ class GeocellParams:
         if int(self.max_points) < int(self.min_points):
             raise GeocellParamError(f"MIN ({self.min_points}) is greater than MAX "
                                     f"({self.max_points}); choose MIN <= MAX, e.g. 30 and 60")
+        if self.max_radius_km is not None and not float(self.max_radius_km) > 0:
+            raise GeocellParamError(f"the largest cell radius must be a positive number of km "
+                                    f"(or none), got {self.max_radius_km}")
         if not self.optics:
             raise GeocellParamError("give at least one OPTICS setting, e.g. '8,.05'")
         for ms, xi in self.optics:
@@ -84,14 +94,36 @@ def parse_optics(text: str) -> tuple[tuple[int, float], ...]:
 
 
 def _cell_parts(wc: WorkCell, parent: Any, lat: np.ndarray, lng: np.ndarray,
-                params: GeocellParams) -> list[tuple[np.ndarray, Any]]:
-    """Split one work cell if it is above MAX: [(point indices, polygon), ...]."""
-    pts = wc.points
-    if wc.n <= params.max_points:
-        return [(pts, parent)]
-    parts = split_cell(parent, lat[pts], lng[pts], params.min_points, params.max_points,
-                       params.optics)
-    return [(pts[p], g) for p, g in parts]
+                params: GeocellParams, whole_country: bool) -> list[tuple[np.ndarray, Any, str]]:
+    """Cut one work cell by the radius rule, then split parts above MAX:
+    ``[(point indices, polygon, how it was made), ...]``."""
+    groups = _radius_cut(wc.points, parent, lat, lng, params, whole_country, "")
+    out = []
+    for g_pts, g_poly, how in groups:
+        if len(g_pts) <= params.max_points:
+            out.append((g_pts, g_poly, how))
+            continue
+        for p, g in split_cell(g_poly, lat[g_pts], lng[g_pts], params.min_points,
+                               params.max_points, params.optics):
+            # OPTICS' remainder part can be scattered: the radius rule holds for it too
+            out.extend(_radius_cut(g_pts[p], g, lat, lng, params, whole_country, how))
+    return out
+
+
+def _radius_cut(pts: np.ndarray, poly: Any, lat: np.ndarray, lng: np.ndarray,
+                params: GeocellParams, whole_country: bool, how: str
+                ) -> list[tuple[np.ndarray, Any, str]]:
+    """One cell's points and polygon, cut by the radius rule when it applies."""
+    if params.max_radius_km is None or whole_country:
+        return [(pts, poly, how)]
+    parts = radius_parts(lat[pts], lng[pts], params.max_radius_km)
+    if len(parts) == 1:
+        return [(pts, poly, how)]
+    slat, slng = snap_into(poly, lat[pts], lng[pts])
+    polys = voronoi_partition(poly, slat, slng, parts)
+    if any(shapely.is_empty(g) for g in polys):
+        return [(pts, poly, how)]
+    return [(pts[p], g, "radius") for p, g in zip(parts, polys)]
 
 
 def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
@@ -123,15 +155,22 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
     if not areas:
         raise ValueError("no admin areas given")
     area_of_point = assign_points_to_areas(la, lo, areas)
-    work, dropped = group_areas(areas, area_of_point, params.min_points)
+    work, dropped = group_areas(areas, area_of_point, params.min_points, lat=la, lng=lo,
+                                max_radius_km=params.max_radius_km)
     wrap = progress or (lambda it, **_: it)
+    work_per_country = collections.Counter(wc.country_key for wc in work)
 
     polygons, cents, countries, iso2, adm1, adm1_all, adm2, counts = ([] for _ in range(8))
+    why_small: list[str] = []
     labels = np.full(len(la), -1, dtype=np.int64)
     for wc in wrap(work, total=len(work), desc="geocells", unit="cell"):
         geoms = [areas[i].geometry for i in wc.areas]
         parent = geoms[0] if len(geoms) == 1 else polygonal(shapely.union_all(geoms))
-        for pts, poly in _cell_parts(wc, parent, la, lo, params):
+        whole = work_per_country[wc.country_key] == 1
+        for pts, poly, how in _cell_parts(wc, parent, la, lo, params, whole):
+            why_small.append(wc.why_small if how != "radius" else
+                             f"split off by the radius rule (points over "
+                             f"{params.max_radius_km:g} km from the centroid of the rest)")
             labels[pts] = len(polygons)
             src = [areas[i] for i in area_of_point[pts]]
             a1 = collections.Counter(a.admin1 for a in src)
@@ -150,15 +189,16 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
     per_country = collections.Counter(iso2)
     dropped_ids = set(dropped)
     below = [{"cell": i, "n_points": int(n), "iso2": iso2[i],
-              "reason": "the only cell of its country (the country has fewer than MIN points)"}
+              "reason": why_small[i] or "a split part that the rules left below MIN"}
              for i, n in enumerate(counts) if n < params.min_points]
     why_above = ("MAX < 2*MIN - 1: no split into parts of MIN..MAX points exists"
                  if params.max_points < 2 * params.min_points - 1
                  else "identical coordinates are never split across cells")
     above = [{"cell": i, "n_points": int(n), "iso2": iso2[i], "reason": why_above}
              for i, n in enumerate(counts) if n > params.max_points]
-    if not all(per_country[b["iso2"]] == 1 for b in below):  # merge.py guarantees this
-        raise RuntimeError(f"internal error: cells below MIN in multi-cell countries: {below}")
+    unexplained = [b for b in below if b["reason"].startswith("a split part")]
+    if unexplained:  # merge.py and split_cell guarantee this
+        raise RuntimeError(f"internal error: cells below MIN with no reason: {unexplained}")
     meta = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -167,7 +207,10 @@ def build_geocells(lat: Any, lng: Any, areas: Sequence[Area],
                        "optics": [list(s) for s in params.optics],
                        "optics_space": "3-D unit vectors x Earth radius (km, chord)",
                        "boundaries": "Voronoi of points in lon/lat, clipped to parent cell",
-                       "centroid": "spherical mean of the cell's points"},
+                       "centroid": "spherical mean of the cell's points",
+                       "merging": "only into a touching cell of the same country "
+                                  f"(polygons within {TOUCH_DEG} deg)",
+                       "max_radius_km": params.max_radius_km},
         "input": input_meta or {"file": "<memory>", "n_points": len(la)},
         "admin_source": admin_meta or {},
         "n_areas": len(areas),

@@ -48,7 +48,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from backend.geocells.points_io import read_points
 
     try:
-        params = GeocellParams(args.min, args.max, parse_optics(args.optics)).check()
+        radius = None if args.max_radius_km in (None, 0) else args.max_radius_km
+        params = GeocellParams(args.min, args.max, parse_optics(args.optics),
+                               max_radius_km=radius).check()
     except GeocellParamError as exc:
         raise UserError(str(exc)) from None
     if args.admin2 and not Path(args.admin2).is_file():
@@ -78,7 +80,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{len(cells)} geocells in {len(set(cells.iso2))} countries from {len(lat)} points "
           f"({time.perf_counter() - t0:.1f} s); points per cell min {n.min()} / median "
           f"{int(np.median(n))} / max {n.max()}; {len(cells.metadata['below_min'])} cells below "
-          f"MIN (whole country smaller than MIN)")
+          f"MIN (a whole country smaller than MIN, an island no touching cell could take, or a "
+          f"part the radius rule split off: metadata.below_min says which)")
     print(f"wrote {out / CELLS_FILE}" + ("" if args.no_plot else f" and {out / MAP_FILE}"))
     return 0
 
@@ -132,6 +135,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--max", type=int, default=60, help="MAX points per cell (default 60)")
     b.add_argument("--optics", default="8,.05;10,.025;15,.015",
                    help="OPTICS min_samples,xi settings tried in turn (default PIGEON's)")
+    b.add_argument("--max-radius-km", type=float, default=1000.0,
+                   help="cut cells with a point farther than this from their centroid (ours; "
+                        "default 1000; 0 = PIGEON's rules alone)")
     b.add_argument("--admin2", default=None,
                    help="GeoJSON of admin-2 polygons (GADM / geoBoundaries) to refine admin-1")
     b.add_argument("--countries", default="",

@@ -35,15 +35,34 @@ def check_labels(cells: Any, labels: np.ndarray) -> list[str]:
     return problems
 
 
+def _touching_same_country(cells: Any, i: int) -> bool:
+    """Whether another cell of cell ``i``'s country touches it (polygons within TOUCH_DEG)."""
+    from backend.geocells.merge import TOUCH_DEG
+
+    polys = cells.polygons
+    hits = shapely.STRtree(polys).query(polys[i], predicate="dwithin", distance=TOUCH_DEG)
+    return any(int(j) != i and cells.iso2[int(j)] == cells.iso2[i] for j in hits)
+
+
 def check_sizes(cells: Any, min_points: int, max_points: int) -> list[str]:
-    """MIN <= n <= MAX, except a country's only cell may be below MIN, and above MAX only when
-    MAX < 2*MIN - 1 makes an exact split impossible."""
+    """MIN <= n <= MAX, with the documented exceptions: below MIN only for a country's only
+    cell, a cell that no touching cell of its country could take (checked: no such cell
+    touches it, unless the radius limit refused the merge), or a part the radius rule split
+    off (``metadata.below_min`` gives each reason); above MAX only when MAX < 2*MIN - 1 makes
+    an exact split impossible."""
     problems = []
     per_country = collections.Counter(cells.iso2)
+    listed = {b["cell"]: b["reason"]
+              for b in (getattr(cells, "metadata", None) or {}).get("below_min", [])}
     for i, n in enumerate(cells.n_points):
         if n < min_points and per_country[cells.iso2[i]] != 1:
-            problems.append(f"cell {i} ({cells.iso2[i]}) has {n} < MIN points but is not its "
-                            "country's only cell")
+            why = listed.get(i, "")
+            if not why:
+                problems.append(f"cell {i} ({cells.iso2[i]}) has {n} < MIN points but is not "
+                                "its country's only cell, and the file gives no reason")
+            elif why == "no touching cell of its country" and _touching_same_country(cells, i):
+                problems.append(f"cell {i} ({cells.iso2[i]}) has {n} < MIN points although a "
+                                "cell of its country touches it")
         if n > max_points >= 2 * min_points - 1:
             problems.append(f"cell {i} ({cells.iso2[i]}) has {n} > MAX points")
     return problems

@@ -1,22 +1,26 @@
-"""From admin areas to cells of at least MIN points, never across a country border.
+"""From admin areas to cells of at least MIN points, never across a country border or a sea.
 
 Steps (PIGEON's, written down in docs/GEOCELLS.md):
 
 1. one cell per finest admin area that holds points;
-2. every empty area joins the nearest cell of its admin-1 region (adjacent counts as
+2. every empty area joins the nearest cell of its admin-1 region (touching counts as
    distance 0; ties go to the lower cell number), else the nearest cell of its country;
-   a country with no points at all gets no cell;
-3. while a country has a cell below MIN points and more than one cell, the smallest such
-   cell merges into a neighbour: an adjacent cell of the same admin-1 region, else the
-   nearest cell of that region, else an adjacent cell of the country, else its nearest
-   cell. Among adjacent candidates the one with the fewest points wins (cells stay even).
+   a country with no points at all gets no cell (empty areas shape polygons only, never
+   centroids);
+3. while a country has a cell below MIN points, the smallest such cell merges into a cell
+   that TOUCHES it (polygons within ``TOUCH_DEG``): one of the same admin-1 region first,
+   else one of the country; among them the one with the fewest points (cells stay even).
+   A cell with no touching neighbour stays as it is, below MIN (PIGEON: an island is never
+   fused with its mainland across the sea). With ``max_radius_km`` set (ours, default
+   1000 km: PIGEON's refinement radius), a merge that would put one of the merged cell's
+   points farther than that from its centroid is not made either.
 
-So a cell ends below MIN only when it is its country's only cell (the whole country has
-fewer than MIN points).
+So a cell ends below MIN only when it is its country's only cell, or when no touching cell
+of its country can take it (``WorkCell.why_small`` says which).
 
 Usage::
 
-    cells, dropped = group_areas(areas, area_of_point, min_points=30)
+    cells, dropped = group_areas(areas, area_of_point, min_points=30, lat=lat, lng=lng)
 """
 
 from __future__ import annotations
@@ -24,11 +28,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
 
+from backend.core.geodesy import haversine_km, spherical_mean
 from backend.geocells.areas import Area
+
+TOUCH_DEG = 0.05
+"""Polygons this close (degrees, about 5 km) touch: Natural Earth borders leave slivers, and a
+strait this narrow does not make an island (PIGEON grows each polygon by 1 % and tests
+intersection)."""
 
 
 @dataclass
@@ -39,6 +50,7 @@ class WorkCell:
     points: np.ndarray  # int64 indices into the input points
     country_key: str
     admin1: set[str] = field(default_factory=set)
+    why_small: str = ""  # why the cell stayed below MIN ("" when it did not)
 
     @property
     def n(self) -> int:
@@ -55,9 +67,9 @@ class _Grouper:
         self._adjacent: dict[int, np.ndarray] = {}
 
     def adjacent_areas(self, i: int) -> np.ndarray:
-        """Areas of the same country whose polygons touch or overlap area ``i``."""
+        """Areas of the same country whose polygons touch area ``i`` (within TOUCH_DEG)."""
         if i not in self._adjacent:
-            hits = self.tree.query(self.geoms[i], predicate="intersects")
+            hits = self.tree.query(self.geoms[i], predicate="dwithin", distance=TOUCH_DEG)
             hits = hits[(hits != i) & (self.country[hits] == self.country[i])]
             self._adjacent[i] = np.sort(hits)
         return self._adjacent[i]
@@ -82,19 +94,26 @@ class _Grouper:
         raise AssertionError("no cell found in the pool")  # pools are never empty
 
 
-def group_areas(areas: Sequence[Area], area_of_point: np.ndarray,
-                min_points: int) -> tuple[list[WorkCell], list[str]]:
+def group_areas(areas: Sequence[Area], area_of_point: np.ndarray, min_points: int, *,
+                lat: np.ndarray | None = None, lng: np.ndarray | None = None,
+                max_radius_km: float | None = None) -> tuple[list[WorkCell], list[str]]:
     """Turn admin areas and assigned points into cells of at least ``min_points`` points.
 
     Args:
         areas: the finest admin areas.
         area_of_point: int array, the area index of every point.
-        min_points: MIN, the smallest cell allowed (except a country's only cell).
+        min_points: MIN, the smallest cell allowed (except where no touching cell can
+            take a cell: see the module docstring).
+        lat, lng: the points (degrees); needed with ``max_radius_km``.
+        max_radius_km: refuse merges that would put a point farther than this from the
+            merged cell's centroid (None: PIGEON's rule alone).
 
     Returns:
         ``(cells, dropped_area_ids)``: the cells (ordered by their first area) and the ids of
         areas left without a cell because their whole country has no points.
     """
+    if max_radius_km is not None and (lat is None or lng is None):
+        raise ValueError("max_radius_km needs the points' lat and lng")
     g = _Grouper(areas)
     order = np.argsort(area_of_point, kind="stable")
     bounds = np.searchsorted(area_of_point[order], np.arange(len(areas) + 1))
@@ -126,19 +145,34 @@ def group_areas(areas: Sequence[Area], area_of_point: np.ndarray,
         cells[target].areas.append(int(i))
         cell_of_area[i] = target
 
-    # 3. merge cells below MIN inside their country, smallest first
+    # 3. merge cells below MIN into a touching cell of their country, smallest first
+    def fits(points: np.ndarray) -> bool:
+        if max_radius_km is None:
+            return True
+        c_lat, c_lng = spherical_mean(lat[points], lng[points])
+        return float(haversine_km(lat[points], lng[points], c_lat, c_lng).max()) \
+            <= max_radius_km
+
     heap = [(wc.n, c) for c, wc in cells.items() if wc.n < min_points]
     heapq.heapify(heap)
     while heap:
         n, c = heapq.heappop(heap)
         wc = cells.get(c)
-        if wc is None or wc.n != n or len(by_country[wc.country_key]) <= 1:
+        if wc is None or wc.n != n:
             continue
-        target = _merge_target(g, c, wc, cells, cell_of_area, by_country[wc.country_key])
+        if len(by_country[wc.country_key]) <= 1:
+            wc.why_small = "the only cell of its country (the country has fewer than MIN points)"
+            continue
+        target, touching = _merge_target(g, c, wc, cells, cell_of_area, fits)
+        if target is None:
+            wc.why_small = ("the radius limit refused every touching cell of its country"
+                            if touching else "no touching cell of its country")
+            continue
         tc = cells[target]
         tc.areas.extend(wc.areas)
         tc.points = np.concatenate([tc.points, wc.points])
         tc.admin1 |= wc.admin1
+        tc.why_small = ""
         cell_of_area[wc.areas] = target
         del cells[c]
         by_country[wc.country_key].discard(c)
@@ -148,22 +182,23 @@ def group_areas(areas: Sequence[Area], area_of_point: np.ndarray,
     for wc in out:
         wc.areas.sort()
         wc.points = np.sort(wc.points)
+        if wc.n >= min_points:
+            wc.why_small = ""
     return out, dropped
 
 
 def _merge_target(g: _Grouper, c: int, wc: WorkCell, cells: dict[int, WorkCell],
-                  cell_of_area: np.ndarray, country_cells: set[int]) -> int:
+                  cell_of_area: np.ndarray, fits: Any) -> tuple[int | None, bool]:
+    """The touching cell to merge ``c`` into (same admin-1 first, fewest points; None when
+    none fits) and whether any cell touches it at all."""
     adj = set()
     for i in wc.areas:
         adj.update(int(cell_of_area[j]) for j in g.adjacent_areas(i))
-    same_country = country_cells - {c}
-    same_admin1 = {k for k in same_country if cells[k].admin1 & wc.admin1}
-    adj_admin1 = sorted(adj & same_admin1)
-    if adj_admin1:
-        return min(adj_admin1, key=lambda k: (cells[k].n, k))
-    if same_admin1:
-        return g.nearest_cell(wc.areas, same_admin1, cell_of_area)
-    adj_country = sorted(adj & same_country)
-    if adj_country:
-        return min(adj_country, key=lambda k: (cells[k].n, k))
-    return g.nearest_cell(wc.areas, same_country, cell_of_area)
+    adj.discard(c)
+    same_admin1 = sorted(k for k in adj if cells[k].admin1 & wc.admin1)
+    others = sorted(adj - set(same_admin1))
+    for group in (same_admin1, others):
+        for k in sorted(group, key=lambda k: (cells[k].n, k)):
+            if fits(np.concatenate([cells[k].points, wc.points])):
+                return k, True
+    return None, bool(adj)
