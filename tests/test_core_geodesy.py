@@ -10,6 +10,7 @@ from backend.core.geodesy import (
     PIGEON_EARTH_RADIUS_KM,
     CoordinateError,
     destination_point,
+    from_unit_vectors,
     haversine_km,
     haversine_matrix_km,
     spherical_mean,
@@ -76,6 +77,15 @@ def test_spherical_mean_across_antimeridian():
     lat, lng = spherical_mean([0, 0], [179, -179])
     assert lat == pytest.approx(0, abs=1e-9)
     assert abs(lng) == pytest.approx(180, abs=1e-6)
+
+
+def test_means_on_the_antimeridian_say_minus_180_like_wrap_longitude():
+    # the project's longitudes live in [-180, 180): 180 is written -180
+    for lats, lngs in (([0, 0], [180, 180]), ([0, 0], [179, -179]), ([10], [180.0])):
+        _, lng = spherical_mean(lats, lngs)
+        assert -180.0 <= lng < 180.0, (lats, lngs, lng)
+    _, lng = from_unit_vectors(np.array([-1.0, 0.0, 0.0]))
+    assert lng == -180.0
 
 
 def test_destination_point_round_trip():

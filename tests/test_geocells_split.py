@@ -101,3 +101,23 @@ def test_split_points_is_deterministic():
     a = split_points(lat, lng, 30, 60)
     b = split_points(lat.copy(), lng.copy(), 30, 60)
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_duplicates_never_push_a_part_over_max_when_a_cut_exists():
+    """Duplicates unified into one part can leave another below MIN; it merges back and the
+    result used to exceed MAX by up to MIN - 1 more points. Now that part is cut again
+    between distinct coordinates."""
+    import shapely
+
+    from backend.geocells.split_cell import split_cell
+
+    lng = np.array([0, 1, 2, 3, 4, 5, 5, 5, 5, 5, 6, 7], dtype=float) * 0.1
+    lat = np.zeros(12) + 10.0
+    parent = shapely.box(-1, 9, 2, 11)
+    parts = split_cell(parent, lat, lng, 3, 6, ((20, 0.05),))  # OPTICS cannot run: bisection
+    sizes = sorted(len(p) for p, _ in parts)
+    assert sum(sizes) == 12 and max(sizes) <= 7, sizes  # 5 copies of x=5 force 7 at worst
+    owner = {}
+    for k, (p, _) in enumerate(parts):  # identical coordinates stay in one part
+        for x in lng[p]:
+            assert owner.setdefault(float(x), k) == k

@@ -134,11 +134,12 @@ def to_unit_vectors(lat: Any, lng: Any) -> np.ndarray:
 
 
 def from_unit_vectors(xyz: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Unit (or any non-zero) vectors → ``(lat, lng)`` in degrees."""
+    """Unit (or any non-zero) vectors → ``(lat, lng)`` in degrees, longitude in [-180, 180)
+    (``arctan2`` alone gives 180 on the antimeridian; :func:`wrap_longitude` writes -180)."""
     v = np.asarray(xyz, dtype=np.float64)
     norm = np.linalg.norm(v, axis=-1)
     lat = np.degrees(np.arcsin(np.clip(v[..., 2] / np.maximum(norm, 1e-300), -1.0, 1.0)))
-    lng = np.degrees(np.arctan2(v[..., 1], v[..., 0]))
+    lng = wrap_longitude(np.degrees(np.arctan2(v[..., 1], v[..., 0])))
     return lat, lng
 
 

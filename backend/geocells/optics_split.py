@@ -66,7 +66,7 @@ def optics_parts(xyz_km: np.ndarray, min_points: int, min_samples: int,
     return parts if len(parts) >= 2 else []
 
 
-def _local_xy(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+def local_xy(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
     """Equirectangular km around the points' spherical mean (antimeridian-safe)."""
     lat0, lng0 = spherical_mean(lat, lng)
     dlng = wrap_longitude(lng - lng0)
@@ -88,7 +88,7 @@ def balanced_split(lat: np.ndarray, lng: np.ndarray, min_points: int,
     k = max(1, math.ceil(n / max_points))
     if k * min_points > n:  # only when MAX < 2*MIN - 1: keep MIN, allow above MAX
         k = max(1, n // min_points)
-    xy = _local_xy(lat, lng)
+    xy = local_xy(lat, lng)
     out: list[np.ndarray] = []
 
     def rec(idx: np.ndarray, parts: int) -> None:

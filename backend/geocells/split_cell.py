@@ -7,8 +7,10 @@ share a nearest coast point stay distinct), for clustering and for the Voronoi t
 otherwise a part made only of offshore points would get an empty polygon.
 Identical (snapped) coordinates can own only one Voronoi region, so they always end in the
 same part (the part of their lowest-numbered point). A part that this leaves below MIN
-points joins the part nearest to it; a part may then exceed MAX by the number of duplicate
-coordinates it received (recorded in the file's metadata as ``above_max``).
+points joins the part nearest to it. A part that duplicates and such a merge push above MAX
+is cut again by a balanced bisection that only cuts between distinct coordinates, so a part
+ends above MAX only when identical coordinates leave no such cut (recorded in the file's
+metadata as ``above_max``).
 
 Usage::
 
@@ -17,12 +19,13 @@ Usage::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import shapely
 
-from backend.geocells.optics_split import split_points
+from backend.geocells.optics_split import local_xy, split_points
 from backend.geocells.voronoi import voronoi_partition
 
 INLAND = 1e-4
@@ -83,5 +86,44 @@ def split_cell(parent: Any, lat: np.ndarray, lng: np.ndarray, min_points: int,
         label[mine] = label[others[np.unravel_index(np.argmin(d), d.shape)[1]]]
     alive = np.flatnonzero(np.bincount(label, minlength=len(parts)) > 0)
     final = [np.flatnonzero(label == k) for k in alive]
+    if max_points >= 2 * min_points - 1:
+        final = [q for p in final for q in
+                 (cut_between_distinct(p, slat, slng, min_points, max_points)
+                  if len(p) > max_points else [p])]
     polys = voronoi_partition(parent, slat, slng, final)
     return list(zip(final, polys))
+
+
+def cut_between_distinct(idx: np.ndarray, lat: np.ndarray, lng: np.ndarray, min_points: int,
+                         max_points: int) -> list[np.ndarray]:
+    """Balanced recursive bisection of the points ``idx`` into ``ceil(n / MAX)`` parts that
+    never separates identical coordinates (a cut moves to the nearest coordinate change).
+
+    Returns:
+        Sorted index arrays (subsets of ``idx``) partitioning it.
+    """
+    n = len(idx)
+    k = max(1, math.ceil(n / max_points))
+    if k * min_points > n:
+        k = max(1, n // min_points)
+    xy = local_xy(lat[idx], lng[idx])
+    out: list[np.ndarray] = []
+
+    def rec(rows: np.ndarray, parts: int) -> None:
+        pts = xy[rows]
+        axis = int(np.argmax(pts.max(axis=0) - pts.min(axis=0))) if len(rows) else 0
+        order = rows[np.lexsort((idx[rows], lng[idx[rows]], lat[idx[rows]], pts[:, axis]))]
+        same = ((lat[idx[order]][1:] == lat[idx[order]][:-1])
+                & (lng[idx[order]][1:] == lng[idx[order]][:-1]))
+        cuts = np.flatnonzero(~same) + 1  # positions where a new coordinate starts
+        if parts <= 1 or not len(cuts):
+            out.append(np.sort(idx[order]))
+            return
+        left = parts // 2
+        want = round(len(order) * left / parts)
+        cut = int(cuts[np.argmin(np.abs(cuts - want))])
+        rec(order[:cut], left)
+        rec(order[cut:], parts - left)
+
+    rec(np.arange(n), k)
+    return out
