@@ -8,6 +8,7 @@ import pytest
 from backend.core.calibration import (
     CalibrationError,
     apply_temperature,
+    cross_fitted_stats,
     evaluate_temperature,
     expected_calibration_error,
     fit_temperature,
@@ -101,3 +102,45 @@ def test_bad_data():
         fit_temperature([np.log([0.5, 0.5])], [[1, 2]], [[1, 2]], [100], [0])
     with pytest.raises(CalibrationError):
         fit_temperature([[np.nan, 0.0]], [[1, 2]], [[1, 2]], [0], [0])
+
+
+def long_tail_rounds(n=12, k=1500, seed=0):
+    """Thousands of candidates whose tail beyond the top 512 holds a third of the mass."""
+    rng = np.random.default_rng(seed)
+    logp, la, lo, tla, tlo = [], [], [], [], []
+    p = np.exp(-np.arange(k) / 800.0)
+    p /= p.sum()
+    for _ in range(n):
+        lat = np.degrees(np.arcsin(rng.uniform(-1, 1, k)))
+        lng = rng.uniform(-180, 180, k)
+        t = rng.choice(k, p=p)
+        logp.append(np.log(p))
+        la.append(lat)
+        lo.append(lng)
+        tla.append(lat[t])
+        tlo.append(lng[t])
+    return logp, la, lo, np.array(tla), np.array(tlo)
+
+
+def test_the_fit_sees_every_candidate_the_predictor_serves():
+    data = long_tail_rounds()
+    res = fit_temperature(*data)
+    served = evaluate_temperature(*data, res.temperature, max_candidates=None)
+    assert res.after.mean_projected == pytest.approx(served.mean_projected, abs=1e-6)
+    # what a fit on the top 512 candidates would have reported instead: another number
+    top512 = evaluate_temperature(*data, res.temperature, max_candidates=512)
+    assert abs(top512.mean_projected - served.mean_projected) > 3
+
+
+def test_after_is_labelled_in_sample_and_held_out_figures_are_cross_fitted():
+    data = overconfident_rounds(n=40)
+    res = fit_temperature(*data)
+    assert res.after_is_in_sample and res.to_dict()["after_is_in_sample"] is True
+    held = cross_fitted_stats(*data)
+    assert held["folds"] == 2 and held["n_rounds"] == 40 and len(held["temperatures"]) == 2
+    assert all(t > 0 for t in held["temperatures"])
+    assert 0 <= held["ece"] <= 5000
+    # here, as usual, the held-out gap is larger than the in-sample one (~0 by construction)
+    assert abs(held["mean_projected"] - held["mean_actual"]) >= \
+        abs(res.after.mean_projected - res.after.mean_actual) - 1e-6
+    assert cross_fitted_stats(*overconfident_rounds(n=10)) is None  # too few rounds

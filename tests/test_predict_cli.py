@@ -90,6 +90,9 @@ def test_index_build_then_calibrate(world, capsys):
     cal = b.calibration
     assert cal["format"] == "pigeon-calibration/1" and cal["n_rounds"] == 24
     assert cal["temperature"] > 0 and "before" in cal and "after" in cal
+    assert cal["after_is_in_sample"] is True and cal["held_out"]["folds"] == 2
+    assert cal["parameters"]["max_candidates"] == "all"
+    assert "in-sample" in out and "held-out" in out
     assert abs(cal["after"]["mean_projected"] - cal["after"]["mean_actual"]) <= \
         abs(cal["before"]["mean_projected"] - cal["before"]["mean_actual"]) + 1e-6
     assert Predictor(b, geo=None).calibration_temperature == pytest.approx(cal["temperature"])

@@ -1,11 +1,12 @@
 """Fit the projected-score temperature of a bundle on held-out rounds (``calibration.json``).
 
 Runs the bundle's predictor *uncalibrated* (temperature 1) over a dataset CSV, keeps each
-round's candidate distribution, fits the temperature with
-``backend.core.calibration.fit_temperature`` (mean projected = mean actual) and writes
-``calibration.json`` into the bundle (format ``pigeon-calibration/1``: temperature, the
-before/after means and ECE, the data and the refinement settings used). The predictor reads
-it on the next load.
+round's candidate distribution (every candidate: the same set the predictor serves), fits
+the temperature with ``backend.core.calibration.fit_temperature`` (mean projected = mean
+actual) and writes ``calibration.json`` into the bundle (format ``pigeon-calibration/1``:
+temperature, the before/after means and ECE — "after" is in-sample and says so — the
+held-out figures of a 2-fold cross-fit, the data and the refinement settings used). The
+predictor reads it on the next load.
 
 Usage::
 
@@ -17,6 +18,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from backend.core.calibration import (
     DEFAULT_MAX_CANDIDATES,
     CalibrationError,
     CalibrationResult,
+    cross_fitted_stats,
     fit_temperature,
     log_probs_of,
 )
@@ -77,7 +80,8 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
             training data: calibrating on it would fit over-confidence away too little).
         limit: use only the first N rows.
         batch_size: rounds per backbone call.
-        n_bins, max_candidates: see ``fit_temperature``.
+        n_bins, max_candidates: see ``fit_temperature`` (default: every candidate, as the
+            predictor serves them).
         device: torch device of the backbone.
         write: write ``calibration.json`` into the bundle.
         show_progress: progress bars on stderr.
@@ -117,16 +121,18 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
             bar.refresh()
 
     try:
-        result = fit_temperature([log_probs_of(d.prob) for d in dists], [d.lat for d in dists],
-                                 [d.lng for d in dists],
-                                 np.array([locations[i].lat for i in kept]),
-                                 np.array([locations[i].lng for i in kept]), n_bins=n_bins,
-                                 max_candidates=max_candidates, on_step=step)
+        fit_args = ([log_probs_of(d.prob) for d in dists], [d.lat for d in dists],
+                    [d.lng for d in dists], np.array([locations[i].lat for i in kept]),
+                    np.array([locations[i].lng for i in kept]))
+        result = fit_temperature(*fit_args, n_bins=n_bins, max_candidates=max_candidates,
+                                 on_step=step)
+        held_out = cross_fitted_stats(*fit_args, n_bins=n_bins, max_candidates=max_candidates)
     except CalibrationError as exc:
         raise UserError(f"calibration failed: {exc}") from None
     finally:
         if bar is not None:
             bar.close()
+    result = dataclasses.replace(result, held_out=held_out)
     if write:
         doc = result.to_dict()
         doc.update({
@@ -137,7 +143,8 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
                      "bad_rows": len(ds.bad_rows)},
             "parameters": {"top_k": predictor.top_k, "refine_temperature": predictor.temperature,
                            "max_move_km": predictor.max_move_km, "bins": n_bins,
-                           "max_candidates": max_candidates,
+                           "max_candidates": "all" if max_candidates is None
+                           else max_candidates,
                            "index": bundle.index_path is not None},
         })
         attach_json(bundle_dir, "calibration", doc)

@@ -136,11 +136,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     res = calibrate_bundle(args.bundle, args.data, limit=args.limit,
                            batch_size=args.batch_size, n_bins=args.bins, device=args.device,
                            write=not args.dry_run)
-    b, a = res.before, res.after
+    b, a, h = res.before, res.after, res.held_out
     print(f"rounds {res.n_rounds}   temperature {res.temperature:.3f}")
-    print(f"{'':8}{'mean projected':>16}{'mean actual':>13}{'ECE':>8}")
-    print(f"{'before':8}{b.mean_projected:16.0f}{b.mean_actual:13.0f}{b.ece:8.0f}")
-    print(f"{'after':8}{a.mean_projected:16.0f}{a.mean_actual:13.0f}{a.ece:8.0f}")
+    print(f"{'':28}{'mean projected':>16}{'mean actual':>13}{'ECE':>8}")
+    print(f"{'before (T = 1)':28}{b.mean_projected:16.0f}{b.mean_actual:13.0f}{b.ece:8.0f}")
+    print(f"{'after, in-sample':28}{a.mean_projected:16.0f}{a.mean_actual:13.0f}{a.ece:8.0f}")
+    if h is not None:
+        print(f"{'after, held-out (2-fold)':28}{h['mean_projected']:16.0f}"
+              f"{h['mean_actual']:13.0f}{h['ece']:8.0f}")
     if not args.dry_run:
         print(f"wrote {Path(args.bundle) / 'calibration.json'}")
     return 0
