@@ -248,9 +248,13 @@ def _load_backbone(root: Path, bmeta: dict[str, Any], device: str, verify: bool)
         from backend.model.weights import load_backbone
 
         source = ref["tag"] if kind == "pretrained" else ref["path"]
+        cfg = bmeta.get("model_cfg")
+        # a checkpoint is rebuilt with the activation the bundle recorded (QuickGELU for
+        # OpenAI's weights), not guessed again
+        quick = bool(cfg.get("quick_gelu")) if kind == "checkpoint" and cfg else None
         return load_backbone(bmeta["config_name"], source,
                              embedding_kind=bmeta["embedding_kind"],
-                             model_cfg=bmeta.get("model_cfg")).to(device).eval()
+                             model_cfg=cfg, quick_gelu=quick).to(device).eval()
     raise BundleError(f"{root / BUNDLE_JSON}: unknown backbone weights reference {ref!r}")
 
 
