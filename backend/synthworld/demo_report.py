@@ -124,6 +124,22 @@ by the template "A Street View photo in <country>.", vs
 """)
 
 
+def _rebuilt_line(r: dict[str, Any] | None) -> str:
+    """What ``scripts/rebuild_demo_refinement.py`` redid after training, if it ran."""
+    if not r:
+        return ""
+    c, h = r["index_counts"], r.get("calibration_held_out")
+    held = (f" (held-out 2-fold: projected {h['mean_projected']:.0f} vs actual "
+            f"{h['mean_actual']:.0f}, ECE {h['ece']:.0f})" if h else "")
+    return (f"\n  Both rebuilt on {r['when'][:10]} by `{r['command']}` (code {r['code']}), "
+            f"the rest of the bundle unchanged: index {r['index_format']} on raw embeddings "
+            f"(norms median {r['embedding_norms']['median']:.1f}), {c['members']} members in "
+            f"{c['prototypes']} prototypes, {c['noise_points_dropped']} OPTICS noise points "
+            f"dropped; calibration T {r['calibration_temperature']:.3f} fitted on every "
+            f"candidate{held}. Seconds: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in r["seconds"].items()) + ".")
+
+
 def write_recipe(cfg: Any, record: dict[str, Any], table: str) -> Path:
     """Write ``demo_metrics.json`` and ``RECIPE.md`` into the bundle."""
     out = Path(cfg.out)
@@ -162,7 +178,7 @@ i.e. `pigeon synthworld train-demo --out {cfg.out} --pretrain-minutes {cfg.pretr
   {tr['images_seen']} views seen ({tr['epochs']} epochs) at {tr['images_per_s']} views/s,
   {cfg.threads} torch thread(s).
 * Refinement index (OPTICS per cell on training embeddings) and calibration (temperature fitted
-  on the validation places) from `backend.predict`.
+  on the validation places) from `backend.predict`.{_rebuilt_line(record.get("refinement_rebuilt"))}
 
 Time (s): {', '.join(f'{k} {v:.0f}' for k, v in tm.items())}; total {sum(tm.values()) / 60:.1f} min.
 Rendering the dataset (`make_dataset`, {ds.get('workers')} processes, made {ds.get('created')}; the
