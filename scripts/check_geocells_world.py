@@ -97,16 +97,9 @@ def plot(cells, bad: np.ndarray, out: Path, title: str) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.collections import PathCollection
 
-    from backend.geocells.plot import _path
+    from backend.geocells.plot import cell_paths, polygon_path
 
-    rng = np.random.default_rng(0)
-    palette = rng.uniform(0.2, 0.8, size=(len(cells), 3))
-    paths, colours = [], []
-    for i, g in enumerate(cells.polygons):
-        p = _path(g, 0.05)
-        if p is not None:
-            paths.append(p)
-            colours.append(palette[i])
+    paths, colours = cell_paths(cells, 0.05)
     fig, ax = plt.subplots(figsize=(14, 7))
     ax.add_collection(PathCollection(paths, facecolors=colours, edgecolors="#333333",
                                      linewidths=0.1))
@@ -114,7 +107,7 @@ def plot(cells, bad: np.ndarray, out: Path, title: str) -> None:
     ax.scatter(cells.centroids[good, 1], cells.centroids[good, 0], s=0.6, c="black",
                linewidths=0, label="centroid")
     for i in bad:
-        p = _path(cells.polygons[i], 0.05)
+        p = polygon_path(cells.polygons[i], 0.05)
         if p is not None:
             ax.add_collection(PathCollection([p], facecolors="none", edgecolors="red",
                                              linewidths=0.8))

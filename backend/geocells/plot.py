@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 
-def _path(geom: Any, tolerance: float) -> Any:
+def polygon_path(geom: Any, tolerance: float) -> Any:
     """One compound matplotlib Path for a (Multi)Polygon, holes included."""
     from matplotlib.path import Path as MplPath
 
@@ -37,6 +37,19 @@ def _path(geom: Any, tolerance: float) -> Any:
     if not verts:
         return None
     return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
+
+
+def cell_paths(cells: Any, tolerance: float, *, seed: int = 0) -> tuple[list[Any], list[Any]]:
+    """Each cell's drawable path (simplified by ``tolerance`` degrees) and its seeded colour;
+    cells with nothing to draw are left out."""
+    palette = np.random.default_rng(seed).uniform(0.2, 0.8, size=(len(cells), 3))  # not sea-white
+    paths, colours = [], []
+    for i, g in enumerate(cells.polygons):
+        path = polygon_path(g, tolerance)
+        if path is not None:
+            paths.append(path)
+            colours.append(palette[i])
+    return paths, colours
 
 
 def plot_geocells(cells: Any, out_path: str | Path, *, seed: int = 0, dpi: int = 150,
@@ -59,17 +72,9 @@ def plot_geocells(cells: Any, out_path: str | Path, *, seed: int = 0, dpi: int =
     import matplotlib.pyplot as plt
     from matplotlib.collections import PathCollection
 
-    rng = np.random.default_rng(seed)
     minx, miny, maxx, maxy = shapely.total_bounds(cells.polygons)
     span = max(maxx - minx, maxy - miny, 1e-6)
-    tol = span / 2000.0
-    paths, colours = [], []
-    palette = rng.uniform(0.2, 0.8, size=(len(cells), 3))  # never near-white (= sea)
-    for i, g in enumerate(cells.polygons):
-        path = _path(g, tol)
-        if path is not None:
-            paths.append(path)
-            colours.append(palette[i])
+    paths, colours = cell_paths(cells, span / 2000.0, seed=seed)
     fig, ax = plt.subplots(figsize=(12, 6.5))
     ax.add_collection(PathCollection(paths, facecolors=colours, edgecolors="#333333",
                                      linewidths=0.15))
