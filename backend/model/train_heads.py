@@ -207,10 +207,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         net = heads
     model = dist.wrap(net, find_unused=True)  # aux heads may lack targets in a batch
     cents = centroids.to(dev)
-    own_cell = None
-    if args.labels == "own-cell":  # hard labels: the cell the point lies in, not the nearest
-        own_cell = torch.as_tensor(geocells.assign(train.targets.latlng[:, 0],
-                                                   train.targets.latlng[:, 1]), dtype=torch.long)
+
+    def geocell_targets(latlng: torch.Tensor) -> torch.Tensor:
+        if args.labels == "smoothed":
+            return smoothed_targets(latlng.to(dev), cents, args.tau_km)
+        # hard labels: the cell the point lies in (not the nearest centroid); per batch,
+        # because a fine-tuning batch leaves out locations whose images are unreadable
+        ll = latlng.numpy()
+        own = torch.as_tensor(geocells.assign(ll[:, 0], ll[:, 1]), dtype=torch.long)
+        return torch.nn.functional.one_hot(own, len(centroids)).to(dev, torch.float32)
+
     true_cells_val = geocells.assign(val.targets.latlng[:, 0], val.targets.latlng[:, 1]) \
         if val is not None else None
 
@@ -252,12 +258,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 outputs = model(batch["views"].to(dev), batch["mask"].to(dev))
             else:
                 outputs = model(batch["embedding"].to(dev))
-            if own_cell is None:
-                cell_targets = smoothed_targets(batch["latlng"].to(dev), cents, args.tau_km)
-            else:
-                cell_targets = torch.nn.functional.one_hot(
-                    own_cell[idx], len(centroids)).to(dev, torch.float32)
-            targets = {"geocell": cell_targets,
+            targets = {"geocell": geocell_targets(batch["latlng"]),
                        "regression": heads.standardise(batch["regression"].to(dev)),
                        "koppen": batch["koppen"].to(dev), "month": batch["month"].to(dev)}
             loss, parts = multitask_loss(outputs, targets)
