@@ -41,11 +41,12 @@ def world_centroids(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def synthetic_table(centroids: np.ndarray, rng: np.random.Generator):
     from backend.core.geodesy import destination_point
-    from backend.core.refinement import RefinementTable, l2_normalise
+    from backend.core.refinement import RefinementTable
 
     n_cells = len(centroids)
     per_cell = rng.multinomial(N_MEMBERS, np.full(n_cells, 1 / n_cells))
-    emb = l2_normalise(rng.normal(size=(N_MEMBERS, DIM)).astype(np.float32))
+    # raw mean-hidden-state-like embeddings (norms in the tens), stored as the index does
+    emb = (0.5 + rng.normal(size=(N_MEMBERS, DIM))).astype(np.float32)
     cell_off, mem_off, protos, lat, lng = [0], [0], [], [], []
     row = 0
     for c in range(n_cells):
@@ -62,7 +63,7 @@ def synthetic_table(centroids: np.ndarray, rng: np.random.Generator):
             mem_off.append(row)
         cell_off.append(len(protos))
     return RefinementTable(np.array(cell_off), np.array(protos, np.float32),
-                           np.array(mem_off), emb.astype(np.float16), np.array(lat),
+                           np.array(mem_off), emb, np.array(lat),
                            np.array(lng)).check()
 
 
@@ -100,7 +101,7 @@ def bench_after_backbone(repeats: int) -> None:
     print(f"index: {N_CELLS} cells, {len(table.prototypes)} prototypes, "
           f"{len(table.member_lat)} members, dim {DIM} (built in "
           f"{time.perf_counter() - t0:.1f} s, members {table.member_embeddings.nbytes / 2**20:.0f}"
-          " MiB fp16)")
+          " MiB fp32)")
     torch.manual_seed(0)
     heads = PigeonHeads(HeadsConfig(embedding_dim=DIM, num_cells=N_CELLS)).eval()
     iso = ["XX"] * N_CELLS
