@@ -67,8 +67,12 @@ def tag_route(monkeypatch, openai_like):
     def pretrained_cfg(name, tag):
         return {"quick_gelu": True} if (name, tag) == (NAME, "openai") else {}
 
+    import backend.model.pretrained_weights as pretrained_weights
+
     monkeypatch.setattr(open_clip, "create_model", create_model)
     monkeypatch.setattr(open_clip, "get_pretrained_cfg", pretrained_cfg)
+    # not in a local cache: open_clip would download it (here: create_model above)
+    monkeypatch.setattr(pretrained_weights, "local_pretrained_file", lambda *a, **k: None)
     return load_backbone(NAME, "openai")
 
 
