@@ -67,7 +67,7 @@ def tag_route(monkeypatch, openai_like):
     def pretrained_cfg(name, tag):
         return {"quick_gelu": True} if (name, tag) == (NAME, "openai") else {}
 
-    import backend.model.pretrained_weights as pretrained_weights
+    from backend.model import pretrained_weights
 
     monkeypatch.setattr(open_clip, "create_model", create_model)
     monkeypatch.setattr(open_clip, "get_pretrained_cfg", pretrained_cfg)
