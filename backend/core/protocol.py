@@ -192,6 +192,9 @@ class GuessMessage(_Message):
     latency_ms: float
     model_id: str
     timings: dict[str, float] = field(default_factory=dict)
+    logged: bool | None = None
+    """True: the round is in the score log; False: it could not be stored (a result sent
+    for it will be refused as ``unknown_round``); None: the server keeps no score log."""
 
     def check(self) -> None:
         f.ident(self.round_id, "round_id")
@@ -211,13 +214,15 @@ class GuessMessage(_Message):
         for key, value in self.timings.items():
             f.text(key, "timings key", max_chars=64)
             f.num(value, f"timings.{key}", 0.0)
+        if self.logged is not None and not isinstance(self.logged, bool):
+            raise f.bad("'logged' must be true, false or null")
 
     def body(self) -> dict[str, Any]:
         return {"round_id": self.round_id, "lat": self.lat, "lng": self.lng,
                 "projected_score": self.projected_score, "confidence": self.confidence,
                 "country": self.country, "top_k": [p.to_dict() for p in self.top_k],
                 "latency_ms": self.latency_ms, "timings": dict(self.timings),
-                "model_id": self.model_id}
+                "model_id": self.model_id, "logged": self.logged}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GuessMessage:
@@ -231,7 +236,8 @@ class GuessMessage(_Message):
                    confidence=f.need(d, "confidence", "guess"), country=d.get("country"),
                    top_k=tuple(Place.from_dict(p, f"top_k[{i}]") for i, p in enumerate(top_k)),
                    latency_ms=f.need(d, "latency_ms", "guess"),
-                   model_id=f.need(d, "model_id", "guess"), timings=timings)
+                   model_id=f.need(d, "model_id", "guess"), timings=timings,
+                   logged=d.get("logged"))
 
 
 @dataclass(frozen=True)
@@ -322,8 +328,8 @@ class Error(_Message):
     @classmethod
     def from_exception(cls, exc: ProtocolError, *, fatal: bool = False) -> Error:
         """The ``error`` message that answers a :class:`ProtocolError`."""
-        return cls(code=exc.code, message=exc.message[:1000], round_id=exc.round_id,
-                   fatal=fatal)
+        message = f.UNSAFE_TEXT_RE.sub(" ", exc.message)[:1000] or exc.code
+        return cls(code=exc.code, message=message, round_id=exc.round_id, fatal=fatal)
 
 
 @dataclass(frozen=True)
@@ -420,7 +426,7 @@ def _parse_round(obj: dict[str, Any], max_views: int) -> Round:
         rid = obj.get("round_id")
         raise ProtocolError("too_many_views", f"a round has at most {max_views} views, got "
                             f"{len(views)}",
-                            round_id=rid if isinstance(rid, str) and f.ID_RE.match(rid) else None)
+                            round_id=rid if isinstance(rid, str) and f.ID_RE.fullmatch(rid) else None)
     msg = Round.from_dict(obj)
     msg.check(max_views=max_views)
     return msg

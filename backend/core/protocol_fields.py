@@ -37,8 +37,10 @@ ERROR_CODES = (
     "image_too_large",      # a view has too many pixels or absurd dimensions
     "busy",                 # too many rounds in flight for this client, or the queue is full
     "server_full",          # too many clients connected
-    "duplicate_round",      # a round with this round_id is already in flight
-    "unknown_round",        # a result for a round the server never answered
+    "duplicate_round",      # a round with this round_id is already in flight, or a second
+                            # result for a round that differs from the one already stored
+    "unknown_round",        # a result for a round the server never answered (or did not log)
+    "storage_failed",       # the score log could not store the result now; send it again later
     "shutting_down",        # the server is stopping and takes no new rounds
     "internal",             # a bug on the server side; the message says what failed
 )
@@ -48,7 +50,11 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 MAX_ID_CHARS = 128
 MAX_TEXT_CHARS = 200
 MAX_TOP_K = 32
-ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+"""Identifiers; always used with ``fullmatch`` (``$`` would accept a trailing newline)."""
+UNSAFE_TEXT_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Control characters and lone surrogates: no text field may hold them (a lone surrogate
+cannot be stored as UTF-8, a control character in a name is never meant)."""
 
 
 class ProtocolError(Exception):
@@ -88,6 +94,12 @@ def text(value: Any, name: str, *, max_chars: int = MAX_TEXT_CHARS, empty: bool 
         raise bad(f"'{name}' must not be empty")
     if len(value) > max_chars:
         raise bad(f"'{name}' is longer than {max_chars} characters")
+    unsafe = UNSAFE_TEXT_RE.search(value)
+    if unsafe is not None:
+        what = "a lone surrogate" if "\ud800" <= unsafe.group() <= "\udfff" else \
+            "a control character"
+        raise bad(f"'{name}' holds {what} (U+{ord(unsafe.group()):04X} at position "
+                  f"{unsafe.start()}); send plain UTF-8 text")
     return value
 
 
@@ -96,7 +108,7 @@ def opt_text(value: Any, name: str, *, max_chars: int = MAX_TEXT_CHARS) -> str |
 
 
 def ident(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not ID_RE.match(value):
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise bad(f"'{name}' must be 1-{MAX_ID_CHARS} characters of A-Z a-z 0-9 . _ : -, "
                    f"got {value!r:.60}")
     return value

@@ -9,12 +9,14 @@ export const SOURCES = ['geoguessr', 'arena', 'screen', 'test'];
 export const GAME_MODES = ['classic', 'duels', 'battle-royale', 'challenge', 'streak', 'arena', 'unknown'];
 export const ERROR_CODES = ['bad_json', 'bad_message', 'unknown_type', 'unsupported_version',
   'auth_required', 'auth_failed', 'message_too_large', 'too_many_views', 'bad_image',
-  'image_too_large', 'busy', 'server_full', 'duplicate_round', 'unknown_round', 'shutting_down',
-  'internal'];
+  'image_too_large', 'busy', 'server_full', 'duplicate_round', 'unknown_round', 'storage_failed',
+  'shutting_down', 'internal'];
 export const DEFAULT_MAX_VIEWS = 4;
 const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const MAX_TEXT = 200;
+// control characters and lone surrogates (a valid pair is two code units: not matched)
+const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const MAX_TOP_K = 32;
 
 export class ProtocolError extends Error {
@@ -37,6 +39,16 @@ function str(v, name, { max = MAX_TEXT, empty = false } = {}) {
   if (typeof v !== 'string') throw bad(`'${name}' must be a string, got ${typeof v}`);
   if (!empty && !v) throw bad(`'${name}' must not be empty`);
   if (v.length > max) throw bad(`'${name}' is longer than ${max} characters`);
+  const unsafe = UNSAFE_TEXT_RE.exec(v);
+  if (unsafe) {
+    const what = /[\ud800-\udfff]/.test(unsafe[0]) ? 'a lone surrogate' : 'a control character';
+    throw bad(`'${name}' holds ${what} at position ${unsafe.index}; send plain UTF-8 text`);
+  }
+  return v;
+}
+function optBool(v, name) {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'boolean') throw bad(`'${name}' must be true, false or null`);
   return v;
 }
 const optStr = (v, name, opts) => (v === undefined || v === null ? null : str(v, name, opts));
@@ -150,7 +162,7 @@ const CHECKS = {
       country: optStr(d.country, 'country', { max: 64 }),
       top_k: topK.map((p, i) => place(p, `top_k[${i}]`)),
       latency_ms: num(need(d, 'latency_ms', 'guess'), 'latency_ms', 0), timings,
-      model_id: str(need(d, 'model_id', 'guess'), 'model_id') };
+      model_id: str(need(d, 'model_id', 'guess'), 'model_id'), logged: optBool(d.logged, 'logged') };
   },
   result(d) {
     const roundId = ident(need(d, 'round_id', 'result'), 'round_id');
