@@ -221,6 +221,7 @@ def test_client_limit_in_flight_limit_and_duplicates():
             a, _ = await open_client(server.url, "secret-token-1")
             b, _ = await open_client(server.url, "secret-token-1")
             c = await connect(server.url)
+            await c.send(hello_frame("secret-token-1"))   # the paired-client budget is full
             err = await recv_msg(c)
             assert err.code == "server_full" and err.fatal
             frame = round_frame("r1", [jpeg_bytes(1)])
@@ -270,12 +271,13 @@ def test_rounds_from_many_clients_share_batches():
 
 
 def test_a_failing_round_does_not_fail_its_batch():
-    dark = jpeg_bytes(0, size=(32, 32), quality=95)
     from io import BytesIO
 
+    import numpy as np
     from PIL import Image
-    buf = BytesIO()
-    Image.new("RGB", (32, 32), (0, 0, 0)).save(buf, format="JPEG")
+    buf = BytesIO()   # dark (mean < 20, which this fake model fails on) but not blank
+    noise = np.random.default_rng(0).integers(0, 36, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(buf, format="JPEG", quality=95)
     dark = buf.getvalue()
 
     async def main():

@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -146,7 +147,9 @@ def test_bad_settings_are_refused():
 
 def _jpeg(size, mode="RGB", fmt="JPEG") -> bytes:
     buf = io.BytesIO()
-    Image.new(mode, size, 128).save(buf, format=fmt)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+                    ).convert(mode).save(buf, format=fmt)
     return buf.getvalue()
 
 

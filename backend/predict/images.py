@@ -51,13 +51,22 @@ def _check_dims(width: int, height: int, what: str, max_pixels: int, min_side: i
                          f"{min_side} pixels on each side")
 
 
-def _open_bytes(data: bytes, what: str, max_pixels: int, min_side: int) -> Image.Image:
+def _open_bytes(data: bytes, what: str, max_pixels: int, min_side: int,
+                reduce_to: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             _check_dims(img.width, img.height, what, max_pixels, min_side)
+            if reduce_to is not None and max(img.size) > reduce_to:
+                # JPEG: decode at 1/2, 1/4 or 1/8 scale, so the full size never exists
+                scale = reduce_to / max(img.size)
+                img.draft("RGB", (max(1, round(img.width * scale)),
+                                  max(1, round(img.height * scale))))
             img.load()
+            if reduce_to is not None and max(img.size) > reduce_to:
+                img.thumbnail((reduce_to, reduce_to), Image.Resampling.BILINEAR,
+                              reducing_gap=None)
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError,
@@ -74,7 +83,7 @@ def _open_bytes(data: bytes, what: str, max_pixels: int, min_side: int) -> Image
 
 def load_view(data: ViewSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
               max_bytes: int = DEFAULT_MAX_BYTES, min_side: int = DEFAULT_MIN_SIDE,
-              name: str | None = None) -> Image.Image:
+              name: str | None = None, reduce_to: int | None = None) -> Image.Image:
     """Decode and check one view.
 
     Args:
@@ -83,6 +92,8 @@ def load_view(data: ViewSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         max_bytes: largest encoded size accepted (bytes and files).
         min_side: smallest width or height accepted.
         name: how to call the image in error messages (default: "the image" / the path).
+        reduce_to: decode bytes and files at most this many pixels on the longer side
+            (JPEGs are decoded at a reduced scale directly; None: full size).
 
     Returns:
         A fully decoded RGB ``PIL.Image``.
@@ -103,7 +114,7 @@ def load_view(data: ViewSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         if len(raw) > max_bytes:
             raise ImageError(f"{what} is {len(raw):,} bytes, more than the limit of "
                              f"{max_bytes:,}; send a smaller JPEG")
-        img = _open_bytes(raw, what, max_pixels, min_side)
+        img = _open_bytes(raw, what, max_pixels, min_side, reduce_to)
     elif isinstance(data, (str, os.PathLike)):
         path = Path(data)
         what = name or str(path)
@@ -112,7 +123,7 @@ def load_view(data: ViewSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         size = path.stat().st_size
         if size > max_bytes:
             raise ImageError(f"{what} is {size:,} bytes, more than the limit of {max_bytes:,}")
-        img = _open_bytes(path.read_bytes(), what, max_pixels, min_side)
+        img = _open_bytes(path.read_bytes(), what, max_pixels, min_side, reduce_to)
     else:
         raise ImageError(f"a view must be image bytes, a file path or a PIL image, not "
                          f"{type(data).__name__}")
@@ -144,3 +155,46 @@ def load_views(views: list[ViewSource], *, max_views: int = 4,
         default = f"view {i}" if not isinstance(v, (str, os.PathLike)) else None
         out.append(load_view(v, name=default, **limits))
     return out
+
+
+# ---------------------------------------------------------------- what a bad image is
+
+BLANK_TOLERANCE = 10
+"""Grey levels (of 255) around the median that count as "the same" for :func:`content_problem`."""
+BLANK_SHARE = 0.98
+"""A view with at least this share of its pixels that close to the median shows nothing."""
+
+
+def content_problem(img: Image.Image, what: str = "the view") -> str | None:
+    """Why a decoded view shows nothing to place (a black, white or one-colour screen), or None.
+
+    Near-uniform means: on a 64x64 grey thumbnail, at least :data:`BLANK_SHARE` of the
+    pixels lie within :data:`BLANK_TOLERANCE` grey levels of the median (JPEG noise and a
+    small spinner or logo on a black screen do not make content).
+    """
+    import numpy as np
+
+    grey = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BOX), dtype=np.int16)
+    median = int(np.median(grey))
+    share = float(np.mean(np.abs(grey - median) <= BLANK_TOLERANCE))
+    if share >= BLANK_SHARE:
+        return (f"{what} shows no content ({100 * share:.1f} % of its pixels are grey level "
+                f"{median} +-{BLANK_TOLERANCE}: a blank, black or one-colour screen); capture "
+                "the view once the panorama has loaded")
+    return None
+
+
+def image_problem(source: ViewSource, *, name: str | None = None,
+                  **limits: int) -> str | None:
+    """THE definition of a bad image, shared by ``pigeon data check``, the arena's dataset
+    and the server: why ``source`` cannot serve as a view, or None when it can.
+
+    Bad: not an image, damaged or truncated, too small, too many pixels or bytes, a missing
+    file (all from :func:`load_view`), or no content (:func:`content_problem`).
+    """
+    what = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the image")
+    try:
+        img = load_view(source, name=what, reduce_to=256, **limits)
+    except ImageError as exc:
+        return str(exc)
+    return content_problem(img, what)

@@ -49,6 +49,18 @@ class UnknownRoundError(LookupError):
     """A result for a round id that has no logged guess."""
 
 
+class ResultConflictError(Exception):
+    """A second result for a round that would change a value its first result stored."""
+
+
+RESULT_FIELDS = ("truth_lat", "truth_lng", "distance_km", "score", "opponent_lat",
+                 "opponent_lng", "opponent_score")
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
 @dataclass(frozen=True)
 class RoundRecord:
     """One row of the ``rounds`` table."""
@@ -164,7 +176,11 @@ class ScoreLog:
                 out = fn(*args)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:   # a failed COMMIT may have ended it already
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass    # the original error says more than the rollback's
                 raise
             return out
 
@@ -244,14 +260,19 @@ class ScoreLog:
         """Complete the latest round row with this ``round_id`` with its outcome.
 
         When the truth is known and ``distance_km`` is not, the distance is computed
-        (haversine, mean Earth radius). Fields left ``None`` keep what the row had.
+        (haversine, mean Earth radius). Fields left ``None`` keep what the row had. Sending
+        the same result again is harmless (a client that lost the ack resends it); a result
+        may fill fields the row lacks but never change a stored one.
 
         Returns:
             The id of the completed row.
 
         Raises:
             UnknownRoundError: no guess was logged for this round id (and source, if given).
+            ResultConflictError: the row already holds a different value for a field.
             ValueError: bad coordinates or an out-of-range number.
+            sqlite3.Error: the file could not be written (locked beyond the busy timeout,
+                disk full, read-only); nothing was stored.
         """
         truth = None
         if truth_lat is not None or truth_lng is not None:
@@ -264,7 +285,8 @@ class ScoreLog:
         distance_km = _opt_float(distance_km, "distance_km", 0, 20_100)
 
         def update() -> int:
-            sql = "SELECT id, guess_lat, guess_lng FROM rounds WHERE round_id = ?"
+            sql = ("SELECT id, guess_lat, guess_lng, " + ", ".join(RESULT_FIELDS) +
+                   " FROM rounds WHERE round_id = ?")
             args: list[Any] = [round_id]
             if source is not None:
                 sql += " AND source = ?"
@@ -272,10 +294,18 @@ class ScoreLog:
             row = self._conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
             if row is None:
                 raise UnknownRoundError(f"no guess was logged for round {round_id!r}")
-            row_id, glat, glng = row
+            row_id, glat, glng = row[:3]
             dist = distance_km
             if dist is None and truth is not None:
                 dist = float(haversine_km(glat, glng, truth[0], truth[1]))
+            new = dict(zip(RESULT_FIELDS, (*(truth or (None, None)), dist, score,
+                                           *(opp or (None, None)), opponent_score)))
+            changed = [k for k, old in zip(RESULT_FIELDS, row[3:])
+                       if old is not None and new[k] is not None and not _same(old, new[k])]
+            if changed:
+                raise ResultConflictError(
+                    f"round {round_id!r} already has a result with other "
+                    f"{', '.join(changed)}; a stored result is never overwritten")
             self._conn.execute(
                 "UPDATE rounds SET result_at = ?,"
                 " truth_lat = COALESCE(?, truth_lat), truth_lng = COALESCE(?, truth_lng),"

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import itertools
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,8 +40,10 @@ from backend.core import protocol as p
 from backend.core.protocol import ProtocolError
 from backend.server.auth import OriginPolicy, new_token, token_matches
 from backend.server.batcher import BatcherClosed, MicroBatcher, QueueFull
+from backend.server.connections import ClientConn, Door
 from backend.server.events import log_event
-from backend.server.limits import Limits, decode_views
+from backend.server.limits import Limits, decode_views, round_memory
+from backend.server.memory_budget import MemoryBudget
 from backend.server.metrics import Metrics
 from backend.server.model_info import describe_model, guess_message
 from backend.server.score_writer import ScoreWriter
@@ -55,15 +57,6 @@ class PredictorLike(Protocol):
     """What the server needs from a predictor (``backend.predict.predictor.Predictor``)."""
 
     def predict_batch(self, batch: list[list[Any]]) -> Sequence[Any]: ...
-
-
-@dataclass(eq=False)      # identity equality: clients live in a set
-class _Client:
-    ws: ServerConnection
-    remote: str
-    kind: str = "?"
-    session: int | None = None
-    in_flight: set[str] = field(default_factory=set)
 
 
 class PigeonServer:
@@ -88,7 +81,8 @@ class PigeonServer:
             max_workers=2, thread_name_prefix="pigeon-decode")
         self._db_path = db_path
         self._db: ScoreWriter | None = None
-        self._clients: set[_Client] = set()
+        self._door = Door(limits)
+        self._memory = MemoryBudget(limits.max_bytes_in_flight)
         self._tasks: set[asyncio.Task] = set()
         self._session_ids = itertools.count(1)
         self._server: Server | None = None
@@ -149,7 +143,11 @@ class PigeonServer:
         """What ``GET /metrics`` answers."""
         return self.metrics.snapshot(
             queue_depth=self._batcher.depth, rounds_pending=self._batcher.pending,
-            rounds_in_flight=len(self._tasks), clients=len(self._clients),
+            rounds_in_flight=len(self._tasks), clients=len(self._door.clients),
+            clients_unpaired=len(self._door.unpaired),
+            bytes_in_flight=self._memory.used, bytes_in_flight_peak=self._memory.peak,
+            rounds_waiting_for_memory=self._memory.waiting,
+            db_backlog=self._db.backlog if self._db is not None else 0,
             model=self.model.to_dict(), batching={"max_batch": self._batcher.max_batch,
                                                   "max_wait_ms": self._batcher.max_wait_s * 1e3},
             shutting_down=self._closing)
@@ -161,7 +159,7 @@ class PigeonServer:
         if path in ("/healthz", "/metrics"):
             body = ({"ok": not self._closing, "model_id": self.model.id,
                      "uptime_s": round(time.time() - self.metrics.started, 3),
-                     "clients": len(self._clients)} if path == "/healthz"
+                     "clients": len(self._door.clients)} if path == "/healthz"
                     else self.metrics_snapshot())
             response = conn.respond(200 if path == "/metrics" or not self._closing else 503,
                                     json.dumps(body) + "\n")
@@ -181,20 +179,18 @@ class PigeonServer:
     # ------------------------------------------------------------------ websocket
 
     async def _handler(self, ws: ServerConnection) -> None:
-        client = _Client(ws=ws, remote=_remote(ws))
+        client = ClientConn(ws=ws, remote=_remote(ws), send_timeout_s=self.limits.send_timeout_s,
+                            results=asyncio.Semaphore(self.limits.max_results_in_flight))
         self.metrics.connections_total += 1
         if self._closing:
             await self._fatal(client, ProtocolError("shutting_down", "the server is stopping"),
                               close_code=1001)
             return
-        if len(self._clients) >= self.limits.max_clients:
-            self.metrics.connections_refused += 1
-            await self._fatal(client, ProtocolError(
-                "server_full", f"{self.limits.max_clients} clients are connected already; "
-                "close another client or start the server with a higher --max-clients"),
-                close_code=1013)
-            return
-        self._clients.add(client)
+        evicted = self._door.arrive(client)
+        if evicted is not None:     # the oldest silent socket makes room for this one
+            self.metrics.unpaired_dropped += 1
+            evicted.drop(f"{self.limits.max_unpaired} sockets were waiting to say hello "
+                         "and this one was the oldest")
         try:
             if await self._hello(client):
                 async for frame in ws:
@@ -202,30 +198,27 @@ class PigeonServer:
         except ConnectionClosed:
             pass
         finally:
-            self._clients.discard(client)
+            self._door.left(client)
+            if client.dropped:
+                self.metrics.clients_dropped += 1
             log_event("client_left", session=client.session, kind=client.kind,
                       remote=client.remote)
 
-    async def _send(self, client: _Client, msg: p.Message) -> None:
-        try:
-            await client.ws.send(msg.serialize())
-        except ConnectionClosed:
-            pass
-
-    async def _error(self, client: _Client, exc: ProtocolError) -> None:
+    async def _error(self, client: ClientConn, exc: ProtocolError) -> None:
         self.metrics.error(exc.code)
         log_event("client_error", code=exc.code, message=exc.message[:200],
                   round_id=exc.round_id, session=client.session, remote=client.remote)
-        await self._send(client, p.Error.from_exception(exc))
+        await client.send(p.Error.from_exception(exc))
 
-    async def _fatal(self, client: _Client, exc: ProtocolError, close_code: int = 1008) -> None:
+    async def _fatal(self, client: ClientConn, exc: ProtocolError,
+                     close_code: int = 1008) -> None:
         self.metrics.error(exc.code)
         log_event("client_refused", code=exc.code, message=exc.message[:200],
                   remote=client.remote)
-        await self._send(client, p.Error.from_exception(exc, fatal=True))
-        await client.ws.close(close_code, exc.code)
+        if await client.send(p.Error.from_exception(exc, fatal=True)):
+            await client.ws.close(close_code, exc.code)
 
-    async def _hello(self, client: _Client) -> bool:
+    async def _hello(self, client: ClientConn) -> bool:
         try:
             frame = await asyncio.wait_for(client.ws.recv(), self.limits.hello_timeout_s)
         except TimeoutError:
@@ -246,14 +239,22 @@ class PigeonServer:
                 "auth_failed", "wrong token; copy the token that `pigeon serve` printed into "
                 "the client (the extension's popup, --token for the screen bot)"))
             return False
+        if not self._door.has_room():
+            self.metrics.connections_refused += 1
+            await self._fatal(client, ProtocolError(
+                "server_full", f"{self.limits.max_clients} clients are connected already; "
+                "close another client or start the server with a higher --max-clients"),
+                close_code=1013)
+            return False
+        self._door.paired(client)
         client.kind = msg.client.kind
         if self._db is not None:
             client.session = await self._db.start_session(msg, self.model.id)
         if client.session is None:
             client.session = next(self._session_ids)
-        await self._send(client, p.Welcome(session_id=f"s-{client.session:06d}",
-                                           server_version=SERVER_VERSION, model=self.model,
-                                           limits=self.limits.announced()))
+        await client.send(p.Welcome(session_id=f"s-{client.session:06d}",
+                                    server_version=SERVER_VERSION, model=self.model,
+                                    limits=self.limits.announced()))
         log_event("client_joined", session=client.session, kind=client.kind,
                   version=msg.client.version, remote=client.remote)
         return True
@@ -269,7 +270,7 @@ class PigeonServer:
                                 "smaller JPEGs (lower quality or resolution)")
         return p.parse_message(frame, max_views=self.limits.max_views)
 
-    async def _on_frame(self, client: _Client, frame: str | bytes, received: float) -> None:
+    async def _on_frame(self, client: ClientConn, frame: str | bytes, received: float) -> None:
         try:
             if len(frame) > PARSE_IN_THREAD_BYTES:   # JSON + base64 of big rounds: off the loop
                 msg = await asyncio.get_running_loop().run_in_executor(
@@ -280,13 +281,15 @@ class PigeonServer:
             await self._error(client, exc)
             return
         if isinstance(msg, p.Round):
-            self._start_round(client, msg, received)
+            await self._start_round(client, msg, received)
         elif isinstance(msg, p.Result):
+            assert client.results is not None
+            await client.results.acquire()  # at the per-client bound: stop reading this client
             self._spawn(self._serve_result(client, msg))
         elif isinstance(msg, p.Pong):
             pass
         elif isinstance(msg, p.Ping):
-            await self._send(client, p.Pong(nonce=msg.nonce))
+            await client.send(p.Pong(nonce=msg.nonce))
         elif isinstance(msg, p.Error):
             log_event("client_reported_error", code=msg.code, message=msg.message[:200],
                       session=client.session)
@@ -300,7 +303,7 @@ class PigeonServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _start_round(self, client: _Client, msg: p.Round, received: float) -> None:
+    async def _start_round(self, client: ClientConn, msg: p.Round, received: float) -> None:
         rid = msg.round_id
         problem = None
         if self._closing:
@@ -313,60 +316,81 @@ class PigeonServer:
             problem = ProtocolError("busy", f"{len(client.in_flight)} of your rounds are "
                                     "waiting for guesses already; wait for one", round_id=rid)
         if problem is not None:
-            self._spawn(self._error(client, problem))
+            await self._error(client, problem)
             return
         client.in_flight.add(rid)
-        self._spawn(self._serve_round(client, msg, received))
+        share = round_memory(msg, self.limits)
+        try:   # over the budget: this client is not read from until its round fits
+            await self._memory.acquire(share)
+        except BaseException:
+            client.in_flight.discard(rid)
+            raise
+        self._spawn(self._serve_round(client, msg, received, share))
 
-    async def _serve_round(self, client: _Client, msg: p.Round, received: float) -> None:
-        loop = asyncio.get_running_loop()
+    async def _serve_round(self, client: ClientConn, msg: p.Round, received: float,
+                           share: int) -> None:
         try:
-            t0 = time.perf_counter()
-            images = await loop.run_in_executor(self._decode_pool, decode_views, msg,
-                                                self.limits)
-            decode_ms = (time.perf_counter() - t0) * 1000.0
-            try:
-                out = await self._batcher.submit(images)
-            except QueueFull as exc:
-                raise ProtocolError("busy", f"{exc}; try again in a moment",
-                                    round_id=msg.round_id) from None
-            except BatcherClosed:
-                raise ProtocolError("shutting_down", "the server is stopping",
-                                    round_id=msg.round_id) from None
-            except Exception as exc:  # noqa: BLE001 - the predictor failed on this round
-                log_event("predict_failed", round_id=msg.round_id,
-                          error=f"{type(exc).__name__}: {exc}"[:300])
-                raise ProtocolError("internal", f"the model failed on this round "
-                                    f"({type(exc).__name__}: {str(exc)[:200]})",
-                                    round_id=msg.round_id) from None
-            latency_ms = (time.perf_counter() - received) * 1000.0
-            reply = guess_message(msg.round_id, out.guess, latency_ms=latency_ms,
-                                  model_id=self.model.id,
-                                  timings={"decode_ms": decode_ms, "queue_ms": out.queue_ms,
-                                           "batch_ms": out.model_ms})
+            reply, out = await self._answer(msg, received)
+            logged = None
             if self._db is not None:
-                await self._db.log_guess(msg, reply, client.session)
-            await self._send(client, reply)
-            self.metrics.round_served(latency_ms)
+                logged = await self._db.log_guess(msg, reply, client.session)
+                reply = dataclasses.replace(reply, logged=logged)
+            self.metrics.round_served(reply.latency_ms)
+            await client.send(reply)
             log_event("round", round_id=msg.round_id, session=client.session,
-                      views=len(msg.views), latency_ms=round(latency_ms, 2),
-                      batch=out.batch_size, lat=round(reply.lat, 4), lng=round(reply.lng, 4))
+                      views=len(msg.views), latency_ms=round(reply.latency_ms, 2),
+                      batch=out.batch_size, lat=round(reply.lat, 4), lng=round(reply.lng, 4),
+                      logged=logged)
         except ProtocolError as exc:
             await self._error(client, exc)
         finally:
             client.in_flight.discard(msg.round_id)
+            self._memory.release(share)
 
-    async def _serve_result(self, client: _Client, msg: p.Result) -> None:
-        if self._db is not None:   # without a score log: acknowledge, store nothing
-            try:
-                if await self._db.log_result(msg):
-                    self.metrics.results_logged += 1
-            except ProtocolError as exc:
-                await self._error(client, exc)
-                return
-        log_event("result", round_id=msg.round_id, session=client.session,
-                  score=msg.score, distance_km=msg.distance_km)
-        await self._send(client, p.Ack(round_id=msg.round_id))
+    async def _answer(self, msg: p.Round, received: float) -> tuple[p.GuessMessage, Any]:
+        """Decode the views and run the model on them (the decoded pixels die here)."""
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        images = await loop.run_in_executor(self._decode_pool, decode_views, msg, self.limits)
+        decode_ms = (time.perf_counter() - t0) * 1000.0
+        try:
+            out = await self._batcher.submit(images)
+        except QueueFull as exc:
+            raise ProtocolError("busy", f"{exc}; try again in a moment",
+                                round_id=msg.round_id) from None
+        except BatcherClosed:
+            raise ProtocolError("shutting_down", "the server is stopping",
+                                round_id=msg.round_id) from None
+        except Exception as exc:  # noqa: BLE001 - the predictor failed on this round
+            log_event("predict_failed", round_id=msg.round_id,
+                      error=f"{type(exc).__name__}: {exc}"[:300])
+            raise ProtocolError("internal", f"the model failed on this round "
+                                f"({type(exc).__name__}: {str(exc)[:200]})",
+                                round_id=msg.round_id) from None
+        finally:
+            del images
+        latency_ms = (time.perf_counter() - received) * 1000.0
+        reply = guess_message(msg.round_id, out.guess, latency_ms=latency_ms,
+                              model_id=self.model.id,
+                              timings={"decode_ms": decode_ms, "queue_ms": out.queue_ms,
+                                       "batch_ms": out.model_ms})
+        return reply, out
+
+    async def _serve_result(self, client: ClientConn, msg: p.Result) -> None:
+        """Store a result, then acknowledge it: an ack means the row is stored. Without a
+        score log the result is acknowledged and dropped (the guess said ``logged: null``)."""
+        try:
+            if self._db is not None:
+                await self._db.log_result(msg)
+                self.metrics.results_logged += 1
+            log_event("result", round_id=msg.round_id, session=client.session,
+                      score=msg.score, distance_km=msg.distance_km)
+            await client.send(p.Ack(round_id=msg.round_id))
+        except ProtocolError as exc:
+            await self._error(client, exc)
+        finally:
+            assert client.results is not None
+            client.results.release()
 
 
 def _remote(conn: ServerConnection) -> str:

@@ -2,13 +2,15 @@
 
 Usage::
 
-    pigeon serve --model runs/demo/bundle
-    pigeon serve --model bundle/ --port 8765 --device cuda --db scores.sqlite \\
-        --allow-origin chrome-extension://<your extension id> --allow-origin none
+    pigeon serve --model bundles/demo
+    PIGEON_TOKEN=... pigeon serve --model bundle/ --port 8765 --device cuda \\
+        --db scores.sqlite --allow-origin chrome-extension://<your extension id>
 
 It prints the URL and the pairing token (paste both into the extension's popup), logs one
 JSON line per event on stderr, and stops gracefully on Ctrl-C / SIGTERM (rounds in flight
-are answered first).
+are answered first). The token is new at each start unless ``--token`` or the environment
+variable ``PIGEON_TOKEN`` gives one (the environment keeps it out of ``ps`` and
+``/proc/*/cmdline``, which any local user can read).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -24,6 +27,9 @@ from backend.cliutil import UserError, add_command
 from backend.server.auth import DEFAULT_ALLOWED_ORIGINS, OriginPolicy, check_token_text
 from backend.server.events import setup_json_logging
 from backend.server.limits import Limits
+
+TOKEN_ENV = "PIGEON_TOKEN"
+"""The pairing token from the environment (``--token`` wins when both are given)."""
 
 
 def resolve_device(choice: str) -> str:
@@ -68,11 +74,19 @@ async def _serve_until_signal(predictor, args: argparse.Namespace, limits: Limit
     if db is None and not args.no_db:
         from backend.scorelog.db import default_db_path
         db = default_db_path()
+    from backend.scorelog.schema import SchemaError
+
     try:
         server = await serve(predictor, host=args.host, port=args.port, token=args.token,
                              allowed_origins=args.allow_origin, db_path=db, limits=limits,
                              max_batch=args.max_batch, max_wait_ms=args.max_wait_ms)
+    except SchemaError as exc:
+        raise UserError(f"--db {db}: {exc}; pass another file with --db (or --no-db)"
+                        ) from None
     except OSError as exc:
+        if db is not None and exc.filename is not None:
+            raise UserError(f"cannot open the score log {db} ({exc.strerror or exc}); pass "
+                            "a writable file with --db (or --no-db)") from None
         raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
                         "pick another --port or stop the other server") from None
     stop = asyncio.Event()
@@ -95,11 +109,16 @@ async def _serve_until_signal(predictor, args: argparse.Namespace, limits: Limit
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.token is None and os.environ.get(TOKEN_ENV):
+        args.token = os.environ[TOKEN_ENV]
+        where = f"${TOKEN_ENV}"
+    else:
+        where = "--token"
     if args.token is not None:
         try:
             check_token_text(args.token)
         except ValueError as exc:
-            raise UserError(f"--token: {exc}") from None
+            raise UserError(f"{where}: {exc}") from None
     try:
         OriginPolicy.parse(args.allow_origin)
     except ValueError as exc:
@@ -119,7 +138,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pigeon serve``."""
     p = add_command(sub, "serve", help="serve guesses to the extension over a local websocket",
-                    example="pigeon serve --model runs/demo/bundle --port 8765")
+                    example="pigeon serve --model bundles/demo --port 8765")
     p.add_argument("--model", required=True, help="model bundle folder (has bundle.json)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")
@@ -130,7 +149,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="allowed websocket Origin, repeatable, * wildcards; 'none' allows "
                    "clients without an Origin (screen bot). Default: "
                    + " and ".join(DEFAULT_ALLOWED_ORIGINS))
-    p.add_argument("--token", help="pairing token (default: a new random one each start)")
+    p.add_argument("--token", help=f"pairing token (default: ${TOKEN_ENV} if set, else a new "
+                   "random one at each start; the environment keeps it out of `ps`)")
     p.add_argument("--db", help="score log file (default $PIGEON_SCORES_DB or "
                    "~/.local/share/pigeon-bot/scores.sqlite)")
     p.add_argument("--no-db", action="store_true", help="do not write a score log")

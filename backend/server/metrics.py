@@ -35,6 +35,8 @@ class Metrics:
         self.batched_rounds = 0
         self.max_batch_seen = 0
         self.db_errors = 0
+        self.unpaired_dropped = 0      # silent sockets dropped to make room for new ones
+        self.clients_dropped = 0       # clients aborted because they stopped reading
         self._latency: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._served_at: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
@@ -82,5 +84,7 @@ class Metrics:
             "connections_total": self.connections_total,
             "connections_refused": self.connections_refused,
             "db_errors": self.db_errors,
+            "unpaired_dropped": self.unpaired_dropped,
+            "clients_dropped": self.clients_dropped,
             **gauges,
         }
