@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,21 +27,45 @@ def _json(url, body=None, token=None):
         return json.loads(res.read())
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 @pytest.mark.slow
 def test_pigeon_arena_with_model_plays_the_bot(tmp_path):
     from backend.model.bundle import make_tiny_bundle
+    from backend.scorelog import ScoreLog
 
     bundle = make_tiny_bundle(tmp_path / "bundle", box_geocells())
     data = write_sample_dataset(tmp_path / "data", n=4, size=64)
     port = free_port()
+    db = tmp_path / "arena-scores.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "bot", "arena", "--data", str(data),
-                             "--model", str(bundle), "--port", str(port),
+                             "--model", str(bundle), "--port", str(port), "--db", str(db),
                              "--log-dir", str(tmp_path / "logs")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/api/info", timeout_s=120, proc=proc)
         assert "bot" in _json(base + "/api/info")["opponents"]
+        # the backend the arena started has the token in its environment, not its argv
+        (serve_pid,) = [c for c in _children(proc.pid) if " serve " in _cmdline(c)]
+        assert "--token" not in _cmdline(serve_pid)
+        env = Path(f"/proc/{serve_pid}/environ").read_bytes().split(b"\0")
+        token = next(e for e in env if e.startswith(b"PIGEON_TOKEN=")).split(b"=", 1)[1]
+        assert len(token) >= 20 and token.decode() not in _cmdline(serve_pid)
         g = _json(base + "/api/games", {"mode": "duel", "opponent": "bot", "name": "person"})
         state_url = f"{base}/api/games/{g['game_id']}/state"
         deadline = time.monotonic() + 60
@@ -54,10 +79,19 @@ def test_pigeon_arena_with_model_plays_the_bot(tmp_path):
               token=g["token"])
         res = _json(f"{base}/api/games/{g['game_id']}/rounds/1/result", token=g["token"])
         assert len(res["guesses"]) == 2 and not any(x["timed_out"] for x in res["guesses"])
+        rows = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not rows:   # the bot reports the result
+            if db.exists():
+                with ScoreLog(db, readonly=True) as log:
+                    rows = log.rounds(with_result=True)
+            time.sleep(0.2)
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert "pigeon arena: http://" in out
+    # the bot's round went into the --db given, not into a score log under $HOME
+    assert [r.round_id for r in rows] == [f"arena-{g['game_id']}:1"]
 
 
 @pytest.mark.slow
@@ -76,3 +110,4 @@ def test_start_backend_takes_a_token_that_begins_with_a_dash(tmp_path):
     with start_backend(bundle, token=token, extra_args=["--no-db"]) as backend:
         assert backend.token == token
         assert asyncio.run(pair(backend.url)) is not None
+        assert token not in _cmdline(backend.proc.pid)   # PIGEON_TOKEN, not argv

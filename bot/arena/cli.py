@@ -2,23 +2,26 @@
 
 Usage::
 
-    pigeon arena --data synth/test.csv --port 8080
-    pigeon arena --data synth/test.csv --bot-url ws://127.0.0.1:8765/ --bot-token TOKEN
-    pigeon arena --data synth/test.csv --model bundles/tiny   # starts `pigeon serve` too
+    pigeon arena --data bundles/demo/arena_places/test.csv --port 8080
+    pigeon arena --data bundles/demo/arena_places/test.csv --model bundles/demo  # + pigeon serve
+    PIGEON_TOKEN=TOKEN pigeon arena --data places.csv --bot-url ws://127.0.0.1:8765/
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from backend.cliutil import UserError, add_command
+from backend.server.cli import TOKEN_ENV
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "arena", help="serve the local offline GeoGuessr-like arena",
-                    example="pigeon arena --data synth/test.csv --port 8080 --model bundles/tiny")
+                    example="pigeon arena --data bundles/demo/arena_places/test.csv "
+                            "--model bundles/demo --port 8080")
     p.add_argument("--data", required=True, type=Path,
                    help="dataset CSV in the generic layout (id,lat,lng,image_1..image_4,...)")
     p.add_argument("--model", type=Path, default=None,
@@ -27,7 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     p.add_argument("--bot-url", default=None,
                    help="a running backend's websocket URL, e.g. ws://127.0.0.1:8765/")
-    p.add_argument("--bot-token", default=None, help="the pairing token `pigeon serve` printed")
+    p.add_argument("--bot-token", default=None,
+                   help="the pairing token `pigeon serve` printed (default: $PIGEON_TOKEN; "
+                   "the environment keeps it out of `ps`)")
+    p.add_argument("--db", type=Path, default=None,
+                   help="with --model: the score log `pigeon serve` writes (default: its own, "
+                   "$PIGEON_SCORES_DB or ~/.local/share/pigeon-bot/scores.sqlite)")
     p.add_argument("--log-dir", type=Path, default=Path("arena-logs"),
                    help="where each game's JSONL log goes (default ./arena-logs)")
     p.add_argument("--replay-log", type=Path, action="append", default=[],
@@ -58,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port} is not a TCP port; use 1..65535")
+    if args.bot_token is None and args.bot_url and os.environ.get(TOKEN_ENV):
+        args.bot_token = os.environ[TOKEN_ENV]
+    if args.db is not None and args.model is None:
+        raise UserError("--db goes with --model (it names the score log of the backend the "
+                        "arena starts); a backend of your own (--bot-url) has its own --db")
     if bool(args.bot_url) != bool(args.bot_token) and not args.model:
         raise UserError("--bot-url and --bot-token go together (the token `pigeon serve` printed)")
     for path in args.replay_log:
@@ -72,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.model.exists():
             raise UserError(f"--model {args.model}: no such bundle directory")
-        backend = start_backend(args.model)
+        backend = start_backend(args.model, extra_args=[] if args.db is None
+                                else ["--db", str(args.db)])
         bot_url, bot_token = backend.url, backend.token
     try:
         config = ArenaConfig(dataset=args.data, host=args.host, port=args.port, bot_url=bot_url,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from backend.server.auth import new_token
+from backend.server.cli import TOKEN_ENV
 from bot.arena.dataset import ArenaDataset
 
 
@@ -129,9 +130,11 @@ def start_arena(dataset: str | Path | ArenaDataset, *, port: int = 0, bot_url: s
                "--log-dir", str(log_dir), "--baseline-delay", str(baseline_delay_s)]
         if experiment is not None:
             cmd += ["--experiment", str(experiment)]
+        env = {**os.environ, "PIGEON_QUIET": "1"}
         if bot_url:
-            cmd += ["--bot-url", bot_url, "--bot-token", bot_token or ""]
-        proc = subprocess.Popen(cmd, env={**os.environ, "PIGEON_QUIET": "1"})
+            cmd += ["--bot-url", bot_url]
+            env[TOKEN_ENV] = bot_token or ""     # never on the command line (see start_backend)
+        proc = subprocess.Popen(cmd, env=env)
         try:
             wait_http(url + "api/info", proc=proc)
         except RuntimeError:
@@ -220,9 +223,10 @@ def start_backend(bundle: str | Path, *, port: int = 0, token: str | None = None
     """
     port = port or free_port()
     token = token or new_token()
-    env = {**os.environ, "PIGEON_TOKEN": token, "PIGEON_QUIET": "1"}
+    # the token goes through the environment: a command line is world-readable in /proc
+    env = {**os.environ, TOKEN_ENV: token, "PIGEON_QUIET": "1"}
     cmd = [sys.executable, "-m", "bot", "serve", "--model", str(bundle), "--port", str(port),
-           f"--token={token}", *(extra_args or [])]  # "=": a token may begin with "-"
+           *(extra_args or [])]
     proc = subprocess.Popen(cmd, env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s=timeout_s, proc=proc)
