@@ -34,7 +34,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from PIL import Image
@@ -95,13 +95,10 @@ class ServeProcess:
         env = {**os.environ, "PIGEON_TOKEN": self.token, "PIGEON_QUIET": "1",
                "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
-        def limit() -> None:     # runs in the child before exec
-            if fsize_limit is not None:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
-
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     preexec_fn=limit if fsize_limit is not None else None)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        if fsize_limit is not None:   # set while the child still imports torch (seconds)
+            resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
         deadline = time.monotonic() + start_timeout_s
         while True:
             if self.proc.poll() is not None:
@@ -153,7 +150,7 @@ class ServeProcess:
         self._log.close()
         self.log_path.unlink(missing_ok=True)
 
-    def __enter__(self) -> ServeProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -133,7 +133,7 @@ def test_silent_sockets_cannot_lock_a_paired_client_out():
         try:
             for _ in range(20):   # more silent sockets than all the slots together
                 silent.append(await asyncio.to_thread(RawSocket, server.port))
-            ws, welcome = await open_client(server.url, TOKEN)   # still gets in
+            ws, _ = await open_client(server.url, TOKEN)   # still gets in
             await ws.send(round_frame("r1", [view_jpeg(1)]))
             assert isinstance(await recv_msg(ws), p.GuessMessage)
             m = server.metrics_snapshot()
