@@ -170,12 +170,10 @@ async def extension_browser(*, headless: bool = True, profile_dir: Path | None =
 
 
 def create_arena_game(arena_url: str, *, mode: str = "duel", opponent: str = "baseline",
-                      name: str = BOT_SEAT_NAME, rules: dict[str, Any] | None = None,
-                      seed: int | None = None) -> dict[str, Any]:
+                      name: str = BOT_SEAT_NAME, rules: dict[str, Any] | None = None
+                      ) -> dict[str, Any]:
     """Create a game through the arena's API; returns its ids, token and play URL."""
     body = {"mode": mode, "opponent": opponent, "name": name, "rules": rules or {}}
-    if seed is not None:
-        body["seed"] = seed
     req = urllib.request.Request(arena_url.rstrip("/") + "/api/games", method="POST",
                                  data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})

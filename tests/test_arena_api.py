@@ -82,8 +82,11 @@ def test_bad_game_requests(dataset, tmp_path, body, status, needle):
         try:
             r = await c.post("/api/games", json=body)
             assert r.status == status and needle in (await r.json())["error"]
-            r = await c.post("/api/games", data="not json")
+            r = await c.post("/api/games", data="not json",
+                             headers={"Content-Type": "application/json"})
             assert r.status == 400
+            r = await c.post("/api/games", data="not json")   # text/plain: a "simple" POST
+            assert r.status == 415
         finally:
             await c.close()
     run(go())

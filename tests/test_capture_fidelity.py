@@ -76,7 +76,7 @@ def test_captured_views_match_the_dataset_images(chromium_path, tmp_path, grid):
                              grid_capture=grid)
                 await s.wait_connected()
                 info = create_arena_game(arena.url, mode="classic", opponent="none",
-                                         rules={"rounds": 1}, seed=1)
+                                         rules={"rounds": 1})
                 page = await s.context.new_page()
                 await page.goto(arena.url.rstrip("/") + info["play_url"])
                 try:

@@ -5,7 +5,7 @@ or a ``t`` query parameter (``<img>`` tags and ``sendBeacon`` cannot set headers
 
 ==========================================  ====================================================
 ``GET  /api/info``                          dataset size, modes, opponents, default rules
-``POST /api/games``                         ``{mode, opponent, name?, rules?, seed?}`` → ids, token
+``POST /api/games``                         ``{mode, opponent, name?, rules?}`` → ids, token
 ``POST /api/games/{gid}/join``              ``{name}`` → a second person's id and token
 ``GET  /api/games/{gid}/state``             phase, round, time left, HP — never the truth
                                             (``?hello=1``: a (re)loaded page, rejoins)
@@ -18,12 +18,18 @@ or a ``t`` query parameter (``<img>`` tags and ``sendBeacon`` cannot set headers
 ==========================================  ====================================================
 
 Errors are JSON ``{"error": "what was wrong; what to do"}`` with 400 (bad request), 403
-(token), 404 (no such game or view), 409 (not allowed now, e.g. a second guess).
+(token, or a request from another site: ``bot.arena.guard``), 404 (no such game or view),
+409 (not allowed now, e.g. a second guess), 415 (a body that is not JSON).
+
+Rules a client asks for are bounded (:data:`CLIENT_RULE_BOUNDS`); a client cannot choose the
+seed of the location draw (whoever replays a seed knows every place in advance).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +41,16 @@ from bot.arena.hub import ArenaHub, LiveGame, UnknownGame
 from bot.arena.mapdata import map_layer_bytes
 from bot.arena.opponents import ConstantGuessPlayer, Opponent
 from bot.arena.rules import RulesError, rules_from_dict
+
+log = logging.getLogger("pigeon.arena")
+
+CLIENT_RULE_BOUNDS: dict[str, tuple[float, float]] = {
+    "rounds": (1, 20), "round_time_s": (0, 3600), "countdown_s": (0, 600),
+    "start_hp": (1, 100_000), "multiplier_step": (0, 10), "max_rounds": (1, 100),
+}
+"""What a client may ask for in ``rules`` (the arena's own flags are not bounded here)."""
+MAX_MULTIPLIERS, MAX_MULTIPLIER = 50, 100.0
+MODES = ("classic", "duel")
 
 HUB = web.AppKey("hub", ArenaHub)
 OPPONENT_FACTORY = web.AppKey("opponent_factory", dict)
@@ -58,6 +74,38 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return error(409 if isinstance(exc, GameError) else 400, str(exc))
     except PermissionError as exc:
         return error(403, f"{exc}; open the game from the link the arena gave you")
+    except web.HTTPException:
+        raise
+    except Exception as exc:   # a bug must answer JSON, never a traceback page
+        log.exception("arena API %s %s failed", request.method, request.path)
+        return error(500, f"the arena failed on this request ({type(exc).__name__}); "
+                     "see the arena's log")
+
+
+def check_client_rules(rules: Any) -> dict[str, Any]:
+    """The ``rules`` object of ``POST /api/games``, type- and range-checked.
+
+    Raises:
+        RulesError: not an object, an unknown type of value, or a value out of bounds.
+    """
+    if not isinstance(rules, dict):
+        raise RulesError("rules must be an object such as {\"rounds\": 5}")
+    for key, value in rules.items():
+        if key == "multipliers":
+            if not isinstance(value, list) or not 1 <= len(value) <= MAX_MULTIPLIERS:
+                raise RulesError(f"multipliers must be a list of 1 to {MAX_MULTIPLIERS} "
+                                 "numbers, e.g. [1, 1, 1.5, 2]")
+            for m in value:
+                if isinstance(m, bool) or not isinstance(m, (int, float)) or \
+                        not math.isfinite(m) or not 0 <= m <= MAX_MULTIPLIER:
+                    raise RulesError(f"each multiplier must be a number in 0..{MAX_MULTIPLIER:g}"
+                                     f", got {m!r:.40}")
+        elif key in CLIENT_RULE_BOUNDS:
+            lo, hi = CLIENT_RULE_BOUNDS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not math.isfinite(value) or not lo <= value <= hi:
+                raise RulesError(f"{key} must be a number in {lo:g}..{hi:g}, got {value!r:.40}")
+    return rules
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -77,7 +125,9 @@ def _auth(request: web.Request) -> tuple[ArenaHub, LiveGame, str]:
     hub = request.app[HUB]
     live = hub.live(request.match_info["gid"])
     token = request.headers.get("X-Player-Token") or request.query.get("t")
-    return hub, live, hub.player_of(live, token)
+    pid = hub.player_of(live, token)
+    live.last_active = hub.clock()     # a game its players still call is never evicted
+    return hub, live, pid
 
 
 async def info(request: web.Request) -> web.Response:
@@ -96,13 +146,18 @@ async def create_game(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     body = await _body(request)
     mode = body.get("mode", "classic")
-    overrides = body.get("rules") or {}
-    if not isinstance(overrides, dict):
-        return error(400, "rules must be an object such as {\"rounds\": 5}")
+    if not isinstance(mode, str) or mode not in MODES:
+        return error(400, f"unknown game mode {mode!r:.40}; use 'classic' or 'duel'")
+    overrides = check_client_rules({} if body.get("rules") is None else body["rules"])
+    if "seed" in body:
+        return error(400, "seed is not accepted: whoever replays a seed knows every place; "
+                          "the arena draws the places itself")
     defaults = request.app.get(DEFAULT_RULES, {}).get(mode, {})
     rules = rules_from_dict({**defaults, **overrides, "mode": mode})
     kind = body.get("opponent", "none" if mode == "classic" else "baseline")
     factories = request.app[OPPONENT_FACTORY]
+    if not isinstance(kind, str):
+        return error(400, f"opponent must be a name such as \"baseline\", got {kind!r:.40}")
     opponent: Opponent | None = None
     seats = None
     if kind == "human":
@@ -115,11 +170,8 @@ async def create_game(request: web.Request) -> web.Response:
     else:
         return error(400, f"unknown opponent {kind!r}; this arena offers "
                           f"{sorted(['none', 'human', *factories])}")
-    seed = body.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        return error(400, "seed must be a whole number")
     live, player, token = hub.create_game(rules, name=str(body.get("name") or "player"),
-                                          opponent=opponent, seats=seats, seed=seed,
+                                          opponent=opponent, seats=seats,
                                           extra={"opponent_kind": kind})
     gid = live.game.id
     return web.json_response({

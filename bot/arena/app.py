@@ -29,6 +29,7 @@ from bot.arena.api import (
     errors_as_json,
 )
 from bot.arena.dataset import ArenaDataset, load_arena_dataset
+from bot.arena.guard import api_guard
 from bot.arena.hub import ArenaHub
 from bot.arena.opponents import BotPlayer, Opponent, ReplayPlayer
 from bot.arena.rules import rules_from_dict
@@ -106,7 +107,8 @@ def make_app(config: ArenaConfig, *, hub: ArenaHub | None = None) -> web.Applica
     if ds.problems:
         log.warning("%s", ds.summary())
     hub = hub or ArenaHub(ds, log_dir=config.log_dir, result_timeout_s=config.result_timeout_s)
-    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[api_guard(host=config.host), errors_as_json],
+                          client_max_size=64 * 1024)
     app[HUB] = hub
     app[OPPONENT_FACTORY] = _opponent_factories(config, hub)
     for mode, overrides in config.rules.items():

@@ -34,6 +34,10 @@ from bot.arena.rules import Rules
 
 LOG_FORMAT = "pigeon-arena-log/1"
 MAX_GAMES = 200
+EVICT_IDLE_S = 60.0
+"""When the arena is full, a game nobody has called for this long makes room for a new one."""
+IDLE_TTL_S = 3600.0
+"""A game nobody has called for this long is dropped (its log stays on disk)."""
 log = logging.getLogger("pigeon.arena")
 
 
@@ -48,6 +52,7 @@ class LiveGame:
     tasks: set[asyncio.Task] = field(default_factory=set)
     opponent_errors: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    last_active: float = 0.0      # hub clock of the last call a player made about this game
 
 
 class UnknownGame(GameError):
@@ -95,12 +100,39 @@ class ArenaHub:
                 live.log_file.close()
 
     async def _tick_forever(self) -> None:
+        last_sweep = self.clock()
         while True:
             await asyncio.sleep(self.tick_s)
             for live in list(self.games.values()):
                 if live.game.phase != "finished":
                     live.game.tick(self.clock())
                     self.flush(live)
+            if self.clock() - last_sweep > 10.0:
+                last_sweep = self.clock()
+                for gid in self.idle_games(IDLE_TTL_S):
+                    self._drop(gid)
+
+    def idle_games(self, idle_s: float) -> list[str]:
+        """Games nobody has called for ``idle_s`` seconds, least recently active first
+        (finished games before the rest)."""
+        now = self.clock()
+        idle = [(lg.game.phase != "finished", lg.last_active, gid)
+                for gid, lg in self.games.items() if now - lg.last_active >= idle_s]
+        return [gid for *_, gid in sorted(idle)]
+
+    def _make_room(self) -> None:
+        """At :data:`MAX_GAMES`: drop a finished game, else one idle for EVICT_IDLE_S.
+
+        Raises:
+            GameError: every game is in play.
+        """
+        done = [gid for gid, lg in self.games.items() if lg.game.phase == "finished"]
+        victims = done or self.idle_games(EVICT_IDLE_S)
+        if not victims:
+            raise GameError(f"the arena already runs {MAX_GAMES} games that are being played; "
+                            f"try again in {EVICT_IDLE_S:.0f} s")
+        log.info("arena full: dropping game %s to make room", victims[0])
+        self._drop(victims[0])
 
     # ---------------------------------------------------------------- games and players
     def create_game(self, rules: Rules, *, name: str = "player", opponent: Opponent | None = None,
@@ -114,10 +146,7 @@ class ArenaHub:
             GameError: too many games or bad rules.
         """
         if len(self.games) >= MAX_GAMES:
-            done = [gid for gid, lg in self.games.items() if lg.game.phase == "finished"]
-            if not done:
-                raise GameError(f"the arena already runs {MAX_GAMES} games; finish some first")
-            self._drop(done[0])
+            self._make_room()
         gid = secrets.token_hex(4)
         seed = secrets.randbelow(2**31) if seed is None else seed
         if opponent is not None and seats is None:
@@ -127,7 +156,7 @@ class ArenaHub:
         fh = None
         if self.log_dir is not None:
             fh = (self.log_dir / f"{gid}.jsonl").open("a", encoding="utf-8")
-        live = LiveGame(game, fh, extra=dict(extra or {}))
+        live = LiveGame(game, fh, extra=dict(extra or {}), last_active=self.clock())
         self.games[gid] = live
         self._write(live, {"event": "game_created", "format": LOG_FORMAT, "game": gid,
                            "wall_time": time.time(), "rules": rules.to_dict(), "seed": seed,
@@ -172,6 +201,14 @@ class ArenaHub:
 
     def _drop(self, game_id: str) -> None:
         live = self.games.pop(game_id)
+        for task in list(live.tasks):
+            task.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:     # called outside the arena's loop (tests): nothing to close
+            loop = None
+        for opp in live.opponents.values() if loop is not None else ():
+            loop.create_task(opp.close())        # e.g. a bot's backend connection
         if live.log_file:
             live.log_file.close()
 

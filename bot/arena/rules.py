@@ -162,13 +162,19 @@ def rules_from_dict(d: dict[str, Any]) -> Rules:
     """
     d = dict(d)
     mode = d.pop("mode", "classic")
+    if not isinstance(mode, str):
+        raise RulesError(f"the game mode must be 'classic' or 'duel', got {mode!r:.40}")
     cls: type[ClassicRules | DuelRules]
     if mode == "classic":
         cls = ClassicRules
     elif mode == "duel":
         cls = DuelRules
         if "multipliers" in d:
-            d["multipliers"] = tuple(float(x) for x in d["multipliers"])
+            try:
+                d["multipliers"] = tuple(float(x) for x in d["multipliers"])
+            except (TypeError, ValueError):
+                raise RulesError(f"multipliers must be a list of numbers, e.g. [1, 1, 1.5, 2]; "
+                                 f"got {d['multipliers']!r:.60}") from None
     else:
         raise RulesError(f"unknown game mode {mode!r}; use 'classic' or 'duel'")
     names = {f.name for f in dataclasses.fields(cls) if f.init}
