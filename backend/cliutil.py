@@ -10,6 +10,7 @@ import argparse
 import math
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -21,10 +22,70 @@ class UserError(Exception):
 
 def add_command(subparsers: argparse._SubParsersAction, name: str, *, help: str,
                 example: str, description: str | None = None) -> argparse.ArgumentParser:
-    """Add a subcommand whose ``--help`` ends with a worked example."""
+    """Add a subcommand whose ``--help`` ends with a worked example.
+
+    ``help`` goes through argparse's %-formatting (write ``%%`` for a percent sign); the
+    description is printed as it is, so its ``%%`` becomes ``%`` here.
+    """
     return subparsers.add_parser(
-        name, help=help, description=description or help,
+        name, help=help, description=description or help.replace("%%", "%"),
         epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def output_file(path: str | Path, flag: str = "--out") -> Path:
+    """Check a file a command is about to write: its folder exists, it is not a folder.
+
+    Raises:
+        UserError: the folder is missing (nothing is created outside what the user asked
+            for) or the path is a folder.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise UserError(f"{flag} {p} is a folder; give a file name such as {p / 'out.csv'}")
+    if not p.parent.is_dir():
+        raise UserError(f"{flag} {p}: the folder {p.parent} does not exist; create it first "
+                        "or pick another path")
+    return p
+
+
+def output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Check a folder a command is about to write into (created if missing).
+
+    Raises:
+        UserError: the path is an existing file.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {p} is a file, not a folder; give a folder (its files are "
+                        "written inside it)")
+    return p
+
+
+def check_device(choice: str) -> str:
+    """A torch device name a user gave: ``auto`` becomes ``cuda`` when a GPU is visible,
+    else ``cpu``.
+
+    Raises:
+        UserError: ``cuda`` (or ``cuda:N``) without a visible GPU, ``mps`` where there is
+            none, or a name torch does not know.
+    """
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(choice)
+    except (RuntimeError, ValueError):
+        raise UserError(f"--device {choice!r} is not a torch device; use cpu, cuda or auto"
+                        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {choice} but torch sees no CUDA GPU (torch {torch.__version__}"
+                        "); install the CUDA build of torch or use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(f"--device {choice}: torch sees {torch.cuda.device_count()} GPU(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {choice} but this machine has no MPS; use --device cpu")
+    return choice
 
 
 def add_group(subparsers: argparse._SubParsersAction, name: str, *, help: str,

@@ -83,6 +83,22 @@ def check_chromium() -> Check:
                  "`sudo apt-get install chromium` (make test/demo install it when run as root)")
 
 
+SCREEN_TOOLS = (("xvfb", "Xvfb", "xvfb"), ("xdotool", "xdotool", "xdotool"))
+"""(check name, program, Debian package): what ``pigeon play --screen`` and its tests need."""
+
+
+def check_screen_tools() -> list[Check]:
+    """Xvfb (a virtual display) and xdotool (keys for turning): the screen bot and its tests."""
+    out = []
+    for name, program, package in SCREEN_TOOLS:
+        path = shutil.which(program)
+        out.append(Check(name, "ok", path, required=False) if path else Check(
+            name, "warn", f"{program} not found: the screen bot (`pigeon play --screen`) and "
+            f"its tests need it (`sudo apt-get install {package}`; make test installs it "
+            "when run as root)", required=False))
+    return out
+
+
 def check_node() -> Check:
     node = shutil.which("node")
     if not node:
@@ -125,8 +141,8 @@ def check_bundles() -> Check:
 
 
 def run_checks() -> list[Check]:
-    return [*check_packages(), check_cuda(), check_chromium(), check_node(), *check_assets(),
-            check_bundles()]
+    return [*check_packages(), check_cuda(), check_chromium(), *check_screen_tools(),
+            check_node(), *check_assets(), check_bundles()]
 
 
 def _cmd_doctor(args) -> int:
@@ -142,7 +158,8 @@ def _cmd_doctor(args) -> int:
 
 
 def register(sub) -> None:
-    p = add_command(sub, "doctor", help="report versions, CUDA, Chromium, data assets and bundles",
+    p = add_command(sub, "doctor", help="report versions, CUDA, Chromium, Xvfb and xdotool, "
+                    "data assets and bundles",
                     example="pigeon doctor --json")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_doctor)

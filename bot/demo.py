@@ -29,13 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backend.cliutil import UserError, add_command
+from backend.cliutil import UserError, add_command, positive_float
 from backend.core.geodesy import haversine_km
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_BUNDLE = REPO / "bundles" / "demo"
 FIRST_RUN_NOTE = ("first run: `make demo` installs torch and builds the geographic data "
                   "(several minutes); later runs start in about 20 seconds")
+"""Printed only when ``--out`` holds no score log yet (the demo's first run there)."""
 
 
 class Steps:
@@ -207,11 +208,12 @@ def run_demo(args: Any, say: Callable[[str], None] = print) -> int:
     from bot.arena.launch import start_arena, start_backend
 
     steps = Steps(6, say)
-    say(f"pigeon-bot demo ({FIRST_RUN_NOTE})")
+    out = Path(args.out)
+    first_run = not (out / "scores.sqlite").exists()
+    say(f"pigeon-bot demo ({FIRST_RUN_NOTE})" if first_run else "pigeon-bot demo")
     steps("checking the demo bundle")
     bundle = ensure_bundle(Path(args.bundle), steps)
     places = find_places(bundle, Path(args.places) if args.places else None)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / "scores.sqlite"
     logs = out / "arena-logs"
@@ -240,18 +242,24 @@ def run_demo(args: Any, say: Callable[[str], None] = print) -> int:
     winner = next((p.name for p in game.players if p.id == game.winner), "nobody")
     say(f"final: {hp}; winner: {winner}")
     steps("writing the score report")
-    for path in write_report(db, out, game, res["game_id"]):
+    for path in write_report(db, out, game, res["game_id"], bot_id):
         say(f"  wrote {path}")
     say(f"done: screenshot {out / 'arena.png'}, score log {db}, arena logs {logs}")
     return 1 if problems else 0
 
 
-def write_report(db: Path, out: Path, game: Any, gid: str) -> list[Path]:
-    """The duel's rounds (``duel.json``) and the score report over the demo's score log."""
+def write_report(db: Path, out: Path, game: Any, gid: str, bot_id: str) -> list[Path]:
+    """The duel's rounds (``duel.json``) and the score report over the demo's score log.
+
+    The arena seats the extension as a person (it plays through the page); ``duel.json``
+    calls that seat what it is: ``"kind": "bot"``.
+    """
     from backend.scorelog import ScoreLog
     from bot.reports.scores import build_scores_report, write_scores_report
 
-    duel = {"game_id": gid, "players": [p.public() for p in game.players],
+    players = [{**p.public(), **({"kind": "bot"} if p.id == bot_id else {})}
+               for p in game.players]
+    duel = {"game_id": gid, "players": players,
             "winner": game.winner, "rounds": [r.result(game.players) for r in game.rounds]}
     (out / "duel.json").write_text(json.dumps(duel, indent=2, default=str))
     with ScoreLog(db, readonly=True) as log:
@@ -277,5 +285,6 @@ def register(sub: Any) -> None:
     p.add_argument("--opponent", choices=("auto", "baseline", "replay"), default="auto",
                    help="auto: a recorded person if the arena logs have one, else baseline")
     p.add_argument("--window", action="store_true", help="show the browser window")
-    p.add_argument("--timeout", type=float, default=600.0, help="give up after this many s")
+    p.add_argument("--timeout", type=positive_float, default=600.0,
+                   help="give up after this many s")
     p.set_defaults(func=_cmd_demo)

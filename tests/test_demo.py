@@ -35,9 +35,13 @@ def test_demo_plays_a_duel_and_its_figures_match_the_score_log(chromium_path, tm
         assert "against the baseline opponent" in proc.stdout
         assert "logged rounds match" in proc.stdout and "MISMATCH" not in proc.stdout
         assert "final: pigeon-bot" in proc.stdout
+        # the first-run note only on the first run
+        assert ("first run:" in proc.stdout.splitlines()[0]) == (run == 1)
     rounds = [line for line in proc.stdout.splitlines() if line.startswith("round ")]
     duel = json.loads((out / "duel.json").read_text())
     assert len(rounds) == len(duel["rounds"]) >= 1
+    kinds = {p["name"]: p["kind"] for p in duel["players"]}
+    assert kinds["pigeon-bot"] == "bot" and kinds["baseline"] == "scripted"
     for name in ("arena.png", "scores_report.json", "scores_report.png", "scores.sqlite"):
         assert (out / name).exists(), name
 

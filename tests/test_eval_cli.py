@@ -13,7 +13,8 @@ from bot.cli import main
 
 
 def _csv(root: Path, rows: list[str]) -> Path:
-    Image.new("RGB", (4, 4)).save(root / "a.jpg")
+    noise = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(root / "a.jpg")    # a usable view (data check decodes it)
     path = root / "d.csv"
     path.write_text("id,lat,lng,image\n" + "".join(r + "\n" for r in rows))
     return path

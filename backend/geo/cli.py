@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.cliutil import UserError, add_command, add_group, progress
+from backend.cliutil import UserError, add_command, add_group, output_file, progress
 from backend.core.geodesy import CoordinateError
 
 BATCH = 20_000
@@ -121,6 +121,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         ids = None
         lat = np.array([_parse_number(args.lat, "latitude")])
         lng = np.array([_parse_number(args.lng, "longitude")])
+    if args.out:
+        output_file(args.out)
     geo = GeoLookup.default()
     records: list[dict[str, Any]] = []
     try:

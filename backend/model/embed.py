@@ -180,7 +180,6 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
     total = sum(min(shard_size, len(locations) - k * shard_size) for k in todo)
     bar = progress(range(total), total=total, desc=f"embed r{rank}", unit="loc") \
         if show_progress else None
-    it = iter(bar) if bar is not None else None
     for k in todo:
         idx = range(k * shard_size, min(len(locations), (k + 1) * shard_size))
         ds = ViewsDataset(locations, preprocess, backbone.image_size, indices=idx)
@@ -205,9 +204,8 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
                 rows["month"] += batch["month"].tolist()
                 rows["heading"] += batch["heading"].tolist()
                 rows["n_views"] += batch["mask"].sum(1).tolist()
-            if it is not None:
-                for _ in range(batch["size"] + len(batch["dropped"])):
-                    next(it, None)
+            if bar is not None:   # update(): an iterator left unfinished stops short
+                bar.update(batch["size"] + len(batch["dropped"]))
         _write_shard(out / f"shard-{k:05d}.npz", rows, bad, dropped)
         summary["shards_written"] += 1
         summary["bad_images"] += len(bad)

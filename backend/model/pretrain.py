@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from backend.cliutil import UserError, progress
+from backend.cliutil import UserError, positive_int, progress
 from backend.model.captions import make_caption
 from backend.model.checkpoint import (
     check_resume_args,
@@ -58,10 +58,11 @@ def add_pretrain_arguments(p: argparse.ArgumentParser) -> None:
                                      "(default: random init)")
     p.add_argument("--aux", default="auto", help="auto (GeoLookup, cached next to the CSV), "
                                                  "none, or an aux_targets.npz file")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--stop-after", type=int, help="stop at step N and checkpoint (resume later)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--max-steps", type=positive_int)
+    p.add_argument("--stop-after", type=positive_int,
+                   help="stop at step N and checkpoint (resume later)")
+    p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup-steps", type=int, default=0)

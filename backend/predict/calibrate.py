@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from backend.cliutil import UserError, progress
 from backend.core.calibration import (
     DEFAULT_BINS,
     DEFAULT_MAX_CANDIDATES,
+    T_MAX,
+    T_MIN,
     CalibrationError,
     CalibrationResult,
     cross_fitted_stats,
@@ -66,6 +69,43 @@ def collect_distributions(predictor: Any, locations: list[Any], *, batch_size: i
             dists.append(predictor.distribution(e, p))
             kept.append(i)
     return dists, kept, skipped
+
+
+MIN_ROUNDS = 20
+"""Fewer held-out rounds than this cannot pin a temperature down."""
+
+
+def check_usable_rows(data_csv: str | Path, *, used: int, bad: list[str]) -> None:
+    """Refuse to fit on data that is mostly bad rows; say which rows were left out.
+
+    Raises:
+        UserError: fewer than :data:`MIN_ROUNDS` usable rounds, or more bad rows than usable.
+    """
+    shown = "; ".join(bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+    if used < MIN_ROUNDS or len(bad) > used:
+        why = (f"{len(bad)} of its {used + len(bad)} rows are bad" if len(bad) > used else
+               f"only {used} usable round(s)")
+        raise UserError(f"{data_csv}: {why}; a temperature needs at least {MIN_ROUNDS} "
+                        f"held-out rounds{f' ({shown})' if bad else ''}; fix the rows "
+                        "(`pigeon data check` lists them) or use more data")
+    if bad:
+        print(f"calibrate: skipped {len(bad)} bad row(s) of {data_csv}: {shown}",
+              file=sys.stderr)
+
+
+def check_fitted(result: CalibrationResult) -> None:
+    """Refuse to write a temperature the fit pushed to the edge of its search range: the
+    data does not pin it down, and the bundle would project nonsense.
+
+    Raises:
+        UserError: the temperature lies at ``T_MIN`` or ``T_MAX``.
+    """
+    t = result.temperature
+    if t <= T_MIN * 1.01 or t >= T_MAX * 0.99:
+        raise UserError(f"the fitted temperature {t:.3g} sits at the edge of the range "
+                        f"[{T_MIN:g}, {T_MAX:g}] searched: these {result.n_rounds} rounds do not "
+                        "pin it down, so nothing was written; calibrate on more (and "
+                        "held-out) rounds, or look with --dry-run")
 
 
 def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int | None = None,
@@ -111,6 +151,7 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
     if not dists:
         raise UserError(f"no round of {data_csv} could be read ({len(skipped)} skipped, e.g. "
                         f"{skipped[:1]})")
+    check_usable_rows(data_csv, used=len(kept), bad=[*map(str, ds.bad_rows), *skipped])
     bar = progress(range(1), total=1, desc="calibrate: fitting T", unit="T") \
         if show_progress else None
 
@@ -134,6 +175,7 @@ def calibrate_bundle(bundle_dir: str | Path, data_csv: str | Path, *, limit: int
             bar.close()
     result = dataclasses.replace(result, held_out=held_out)
     if write:
+        check_fitted(result)
         doc = result.to_dict()
         doc.update({
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

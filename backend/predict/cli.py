@@ -16,18 +16,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from backend.cliutil import UserError, add_command, progress
+from backend.cliutil import UserError, add_command, check_device, progress
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from backend.predict.images import ImageError, load_views
+    from backend.predict.images import ImageError, content_problem, load_views
     from backend.predict.predictor import Predictor
 
     try:
         views = load_views([Path(p) for p in args.images])
     except ImageError as exc:
         raise UserError(f"{exc}") from None
-    predictor = Predictor.from_bundle(args.model, device=args.device,
+    for path, img in zip(args.images, views):
+        blank = content_problem(img, path)
+        if blank is not None:    # a blank screen would still get a confident guess
+            raise UserError(blank)
+    device = check_device(args.device)
+    predictor = Predictor.from_bundle(args.model, device=device,
                                       geo=None if args.no_geo else "auto")
     guess = predictor.predict(views)
     if args.json:
@@ -134,7 +139,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
     res = calibrate_bundle(args.bundle, args.data, limit=args.limit,
-                           batch_size=args.batch_size, n_bins=args.bins, device=args.device,
+                           batch_size=args.batch_size, n_bins=args.bins,
+                           device=check_device(args.device),
                            write=not args.dry_run)
     b, a, h = res.before, res.after, res.held_out
     print(f"rounds {res.n_rounds}   temperature {res.temperature:.3f}")

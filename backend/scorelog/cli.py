@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from backend.cliutil import UserError, add_command, add_group, progress
+from backend.cliutil import UserError, add_command, add_group, positive_int, progress
 from backend.core.protocol import SOURCES
 from backend.scorelog.db import ROUND_COLUMNS, RoundRecord, ScoreLog, default_db_path
 from backend.scorelog.schema import SchemaError
@@ -175,7 +175,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(inner, "list", help="list rounds, oldest first",
                     example="pigeon scores list --last 20 --source geoguessr")
     common(p)
-    p.add_argument("--last", type=int, default=50, help="how many of the newest rounds")
+    p.add_argument("--last", type=positive_int, default=50,
+                   help="how many of the newest rounds")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p.set_defaults(func=_cmd_list)
 

@@ -23,7 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command
+from backend.cliutil import UserError, add_command, check_device
 from backend.server.auth import DEFAULT_ALLOWED_ORIGINS, OriginPolicy, check_token_text
 from backend.server.events import setup_json_logging
 from backend.server.limits import Limits
@@ -38,14 +38,7 @@ def resolve_device(choice: str) -> str:
     Raises:
         UserError: ``cuda`` asked for but not available.
     """
-    import torch
-
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda but torch sees no CUDA GPU; install the CUDA build of "
-                        "torch or use --device cpu")
-    return choice
+    return check_device(choice)
 
 
 def _load_predictor(model: str, device: str):

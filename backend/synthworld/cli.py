@@ -18,6 +18,7 @@ from backend.cliutil import (
     add_command,
     add_group,
     nonneg_float,
+    output_file,
     positive_float,
     positive_int,
 )
@@ -53,10 +54,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     scene = SceneBuilder.default().build(np.atleast_1d(lat), np.atleast_1d(lng),
                                          np.array([args.month]), [args.seed])[0]
     views = render_panorama(scene, args.size)
-    out = Path(args.out)
+    out = output_file(args.out)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UserError(f"--out must end in .png or .jpg, got {out.name}")
-    out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(views, axis=1)).save(out)
     print(f"{out}: {scene.country or '?'} {scene.admin1 or ''} köppen {scene.koppen}, "
           f"{scene.elevation_m:.0f} m, {scene.pop_density:.0f}/km², drives on the "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cliutil import UserError, add_command, add_group
+from backend.cliutil import UserError, add_command, add_group, output_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,13 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from backend.scorelog import ScoreLog, default_db_path
+    from backend.scorelog import SchemaError, ScoreLog, default_db_path
     from bot.reports.scores import build_scores_report, write_scores_report
 
     db = Path(args.db) if args.db else default_db_path()
     if not db.is_file():
         raise UserError(f"no score log at {db}; pass --db (the file `pigeon serve --db` wrote)")
-    with ScoreLog(db) as log:
+    output_dir(args.out)
+    try:
+        log = ScoreLog(db, readonly=True)
+    except SchemaError as exc:
+        raise UserError(str(exc)) from None
+    with log:
         records = log.rounds(source=args.source)
     if not records:
         raise UserError(f"{db} has no rounds{f' from {args.source}' if args.source else ''}")
