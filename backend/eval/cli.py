@@ -48,9 +48,36 @@ def open_dataset(path: str, args: argparse.Namespace, *, on_bad_row: str | None 
     return ds
 
 
+def image_bad_rows(ds: Dataset) -> list:
+    """Locations whose images are unreadable, damaged or blank (decoded, one by one, with
+    ``backend.predict.images.image_problem``: the definition the arena and the server use)."""
+    from backend.cliutil import progress
+    from backend.eval.datasets import BadRow
+    from backend.predict.images import image_problem
+
+    bad = []
+    for loc in progress(ds.locations, total=len(ds), desc="checking images", unit="place"):
+        reasons = [why for path in loc.image_paths if (why := image_problem(path)) is not None]
+        if reasons:
+            bad.append(BadRow(loc.line_no, loc.id, tuple(reasons)))
+    return bad
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     ds = open_dataset(args.csv, args, on_bad_row="skip", check_images=not args.no_image_check,
                       quiet=args.json)
+    if not args.no_image_check:
+        unusable = image_bad_rows(ds)
+        if unusable:
+            gone = {b.line_no for b in unusable}
+            ds.locations = [loc for loc in ds.locations if loc.line_no not in gone]
+            ds.bad_rows = sorted([*ds.bad_rows, *unusable], key=lambda b: b.line_no)
+            if not args.json:
+                for b in unusable[:20]:
+                    print(f"  {b}")
+        if not ds.locations:
+            raise UserError(f"{args.csv}: no location has a usable image "
+                            f"({ds.bad_rows[0] if ds.bad_rows else 'no rows'})")
     views: dict[int, int] = {}
     for loc in ds:
         views[len(loc.image_paths)] = views.get(len(loc.image_paths), 0) + 1
@@ -115,7 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("csv", help="dataset CSV (generic, OSV-5M or IM2GPS/YFCC layout)")
     add_dataset_options(p)
     p.add_argument("--no-image-check", action="store_true",
-                   help="do not check that the image files exist")
+                   help="do not open the images (by default each is decoded: missing, "
+                   "unreadable, damaged and blank images are bad rows)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_check)
 

@@ -4,9 +4,10 @@ One row a location: ``id,lat,lng,image_1,image_2,image_3,image_4,heading,month``
 relative to the CSV; a single ``image`` column for one-view datasets; ``heading`` and ``month``
 may be empty). SynthWorld (``pigeon synthworld make``) writes this layout.
 
-Bad rows (unparsable or out-of-range coordinates, missing image files, duplicate ids) are
-skipped and reported one line each in :attr:`ArenaDataset.problems`; a dataset with no usable
-row raises :class:`DatasetError` that says what was wrong.
+Bad rows (unparsable or out-of-range coordinates, missing, unreadable or blank images —
+``backend.predict.images.image_problem``, the same test ``pigeon data check`` applies —
+duplicate ids) are skipped and reported one line each in :attr:`ArenaDataset.problems`; a
+dataset with no usable row raises :class:`DatasetError` that says what was wrong.
 
 Usage::
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.core.geodesy import CoordinateError, validate_latlng
+from backend.predict.images import image_problem
 
 IMAGE_COLUMNS = ("image_1", "image_2", "image_3", "image_4")
 MAX_PROBLEMS_SHOWN = 5
@@ -90,6 +92,9 @@ def _parse_row(row: dict[str, str], base: Path, image_cols: tuple[str, ...]) -> 
         p = (base / rel).resolve()
         if not p.is_file():
             raise ValueError(f"image file {rel!r} ({col}) does not exist")
+        problem = image_problem(p, name=f"{rel} ({col})")   # what `pigeon data check` says
+        if problem is not None:
+            raise ValueError(problem)
         images.append(p)
     if not images:
         raise ValueError("no image")
