@@ -5,6 +5,7 @@ import { BackendConnection } from '../lib/connection.js';
 import { loadSettings, saveSettings, validateSettings } from '../lib/settings.js';
 import { checkMessage, result as resultMessage, round as roundMessage } from '../lib/protocol.js';
 import { isAllowedSiteUrl } from '../lib/site_requests.js';
+import { ResultOutbox } from '../lib/result_outbox.js';
 
 const VERSION = chrome.runtime.getManifest().version;
 const startedAt = Date.now();
@@ -13,16 +14,24 @@ let conn = null;
 const requestLog = [];       // every site request this worker made: {t, method, url, status}
 const MAX_LOG = 500;
 
+// results wait here (chrome.storage.local) until the backend acks them: an ack means stored
+const outbox = new ResultOutbox({
+  storage: chrome.storage.local,
+  send: async (m) => (await requireConnection()).request(m, 10000),
+});
+
 function connect() {
   if (conn) conn.close();
   conn = null;
   if (!settings || settings.mode === 'off') return;
-  conn = new BackendConnection({ url: settings.backendUrl, token: settings.token, version: VERSION });
+  conn = new BackendConnection({ url: settings.backendUrl, token: settings.token, version: VERSION,
+    onState: (state) => { if (state === 'connected') outbox.flush(); } });
   conn.connect();
 }
 
 const ready = (async () => {
   settings = await loadSettings();
+  await outbox.load();          // results kept by an earlier life of this worker
   connect();
 })();
 
@@ -31,6 +40,7 @@ function status() {
     state: conn ? conn.state : 'off', detail: conn ? conn.detail : 'mode is off',
     model: conn && conn.welcome ? conn.welcome.model : null, mode: settings.mode,
     views: settings.views, overlay: settings.overlay, workerStartedAt: startedAt,
+    resultsWaiting: outbox.size,
   };
 }
 
@@ -121,9 +131,16 @@ const handlers = {
     return { ...guess, roundTripMs: Date.now() - t0 };
   },
   async result(msg) {
-    const c = await requireConnection();
-    return c.request(checkMessage(resultMessage(msg.result)), 10000);
+    // kept until stored: resolves with the ack, or says the result waits in the outbox
+    const m = checkMessage(resultMessage(msg.result));
+    const t0 = Date.now();
+    await outbox.add(m);
+    if (outbox.has(m.round_id)) return { queued: true, round_id: m.round_id, waiting: outbox.size };
+    const dropped = outbox.dropped.find((d) => d.round_id === m.round_id && d.at >= t0);
+    if (dropped) throw new Error(`result not stored: ${dropped.reason}`);
+    return { v: 1, type: 'ack', round_id: m.round_id, of: 'result' };
   },
+  async outbox() { await outbox.load(); return { waiting: outbox.items.slice(), dropped: outbox.dropped.slice() }; },
   async siteFetch(msg) { return siteFetch(msg.request); },
   async requestLog() { return requestLog.slice(); },
   async reconnect() { connect(); return status(); },
@@ -149,4 +166,4 @@ chrome.storage.onChanged.addListener((changes, area) => {
 });
 
 // for tests and debugging from the worker's console
-globalThis.pigeon = { handlers, status, get settings() { return settings; }, get conn() { return conn; }, requestLog };
+globalThis.pigeon = { handlers, status, outbox, get settings() { return settings; }, get conn() { return conn; }, requestLog };
