@@ -262,7 +262,13 @@ class RawSocket:
             reply += chunk
         self.status = int(reply.split(b" ", 2)[1])
 
-    def send_text(self, text: str | bytes, opcode: int = 0x1) -> None:
+    def send_text(self, text: str | bytes, opcode: int = 0x1, repeat: int = 1) -> None:
+        """Send one frame (``repeat`` times in one write: a fast flood)."""
+        self.sock.sendall(self.frame(text, opcode) * repeat)
+
+    @staticmethod
+    def frame(text: str | bytes, opcode: int = 0x1) -> bytes:
+        """A masked client frame; a lone surrogate is encoded as is (invalid UTF-8)."""
         data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
         mask = os.urandom(4)
         n = len(data)
@@ -275,7 +281,7 @@ class RawSocket:
             head += bytes([0x80 | 127]) + struct.pack(">Q", n)
         masked = (np.frombuffer(data, np.uint8) ^ np.resize(np.frombuffer(mask, np.uint8),
                                                              n)).tobytes()
-        self.sock.sendall(head + mask + masked)
+        return head + mask + masked
 
     def closed_by_server(self, timeout_s: float = 10.0) -> bool:
         """Read (and discard) until the server closes or resets the connection."""

@@ -198,9 +198,9 @@ class PigeonServer:
         except ConnectionClosed:
             pass
         finally:
-            self._door.left(client)
-            if client.dropped:
+            if client.dropped and client in self._door.clients:   # a paired client
                 self.metrics.clients_dropped += 1
+            self._door.left(client)
             log_event("client_left", session=client.session, kind=client.kind,
                       remote=client.remote)
 

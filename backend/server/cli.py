@@ -55,7 +55,8 @@ def _limits(args: argparse.Namespace) -> Limits:
     try:
         return Limits(max_message_bytes=int(args.max_message_mb * 1024 * 1024),
                       max_pixels=int(args.max_megapixels * 1_000_000),
-                      max_clients=args.max_clients, max_in_flight=args.max_in_flight)
+                      max_clients=args.max_clients, max_in_flight=args.max_in_flight,
+                      send_timeout_s=args.send_timeout)
     except ValueError as exc:
         raise UserError(f"bad limit: {exc}") from None
 
@@ -158,5 +159,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="largest message in MiB (default 16)")
     p.add_argument("--max-megapixels", type=float, default=16.777216,
                    help="most pixels per view, in millions (default 16.8; a 4K capture is 8.3)")
+    p.add_argument("--send-timeout", type=float, default=10.0, metavar="S",
+                   help="drop a client that takes no data for this long (default 10 s)")
     p.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
     p.set_defaults(func=_cmd_serve)
