@@ -152,6 +152,7 @@ def case_auth_and_corruption(server: ServeProcess, scale: int = 1) -> dict[str, 
                     (name, err)
                 seen.append(f"paired: {name} -> {code}")
                 assert await player.play(1, prefix=f"after-{len(seen)}-") == 1
+        await player.close()
         return player, seen
 
     player, seen = asyncio.run(asyncio.wait_for(main(), 300))
@@ -234,6 +235,8 @@ def case_floods(server: ServeProcess, scale: int = 1) -> dict[str, Any]:
             await asyncio.sleep(0.2)
         for t in threads:
             t.join(15)
+        await player.close()
+        await late.close()
         return player, rtts, late
 
     player, rtts, late = asyncio.run(asyncio.wait_for(main(), 240))
@@ -276,6 +279,8 @@ def case_huge_views(server: ServeProcess, scale: int = 1, *, clients: int = 8,
                 rid = next(reversed(pl.guessed))
                 await pl.ws.send(result_for(rid).serialize())
                 pl.note(await pl.recv(60))
+        for pl in players:
+            await pl.close()
         return players, warm, hwm_before
 
     players, warm, hwm_before = asyncio.run(asyncio.wait_for(main(), 600))
@@ -358,6 +363,7 @@ def case_locked_log(server: ServeProcess, scale: int = 1) -> dict[str, Any]:
             player.note(await player.recv())
         assert set(kept) <= player.acked
         await player.play(1 * scale, prefix="after-")
+        await player.close()
         return player
 
     player = asyncio.run(asyncio.wait_for(main(), 300))
@@ -398,6 +404,7 @@ def case_full_disk(bundle: Path, work: Path, scale: int = 1, *,
                     await player.play(1, prefix=f"d{n}-")
                     n += 1
                 await player.play(5 * scale, prefix="full-")   # the game goes on, unlogged
+                await player.close()
                 return player
 
             player = asyncio.run(asyncio.wait_for(main(), 600))

@@ -307,3 +307,31 @@ def test_big_frames_wait_for_the_memory_budget():
             await server.close()
 
     run(main())
+
+
+def test_the_arena_bot_sends_a_result_again_until_it_is_stored(tmp_path):
+    from bot.arena.opponents import BotPlayer, RoundContext
+
+    db = tmp_path / "s.sqlite"
+
+    async def main():
+        server = await serve(FakePredictor(), port=0, db_path=db, token=TOKEN)
+        bot = BotPlayer(server.url, TOKEN)
+        try:
+            ctx = RoundContext("g1", 1, "duel", [view_jpeg(1)])
+            await bot.play_round(ctx)
+            lock = _locked(db)
+            asyncio.get_running_loop().call_later(3.0, lock.close)   # freed after a while
+            ended = {"truth": {"lat": 1.0, "lng": 2.0},
+                     "guesses": [{"player_id": "p2", "timed_out": False, "score": 4000,
+                                  "distance_km": 12.5}]}
+            await bot.round_ended(ctx, ended, "p2")
+            assert server.metrics_snapshot()["db_errors"] >= 1   # refused once, then stored
+        finally:
+            await bot.close()
+            await server.close()
+
+    run(main())
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT round_id, score FROM rounds").fetchall() == [("arena-g1:1", 4000.0)]
+    con.close()

@@ -33,6 +33,10 @@ from backend.core.geodesy import spherical_mean, validate_latlng
 
 log = logging.getLogger("pigeon.arena.opponents")
 
+RESULT_RETRY_S = (1.0, 3.0, 10.0, 30.0)
+"""Waits before sending a result again that the backend could not store yet."""
+RETRYABLE_CODES = ("storage_failed", "busy", "shutting_down")
+
 BOT_SEAT_NAME = "pigeon-bot"
 """The name the extension's seat takes in arena games it plays (``bot.browser``)."""
 
@@ -246,10 +250,17 @@ class BotPlayer(Opponent):
                      score=float(mine[0]["score"]), distance_km=mine[0]["distance_km"],
                      opponent=None if o is None or o["timed_out"] else
                      Opp(o["lat"], o["lng"], float(o["score"])))
-        try:
-            await self.client.send_result(msg)
-        except ConnectionError as exc:
-            log.warning("could not send the result of %s to the backend: %s", msg.round_id, exc)
+        for delay in (*RESULT_RETRY_S, None):   # an ack means stored; else try again later
+            try:
+                await self.client.send_result(msg)
+                return
+            except ConnectionError as exc:
+                code = getattr(exc, "code", None)
+                if delay is None or code not in (None, *RETRYABLE_CODES):
+                    log.warning("the result of %s was not stored by the backend: %s",
+                                msg.round_id, exc)
+                    return
+            await asyncio.sleep(delay)
 
     async def close(self) -> None:
         if self._client is not None:
