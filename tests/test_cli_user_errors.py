@@ -4,7 +4,6 @@ and their example paths exist; the README's first hour is written down."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import shutil
@@ -16,6 +15,7 @@ from PIL import Image
 
 from bot.cli import build_parser, main
 from tests.predict_fixtures import box_geocells, view
+from tests.test_cli import _walk
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -137,14 +137,6 @@ def test_calibrate_never_writes_a_temperature_at_the_edge_of_its_range():
 
 
 # ------------------------------------------------------------------ help texts, doctor
-
-def _walk(parser: argparse.ArgumentParser, path=()):
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _walk(sub, path + (name,))
-
 
 def test_help_texts_print_percent_signs_right():
     bad = [" ".join(p) for p, parser in _walk(build_parser()) if "%%" in parser.format_help()]
