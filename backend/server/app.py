@@ -25,7 +25,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import itertools
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,8 +39,9 @@ from backend.core import protocol as p
 from backend.core.protocol import ProtocolError
 from backend.server.auth import OriginPolicy, new_token, token_matches
 from backend.server.batcher import BatcherClosed, MicroBatcher, QueueFull
-from backend.server.connections import ClientConn, Door
+from backend.server.connections import ClientConn, Door, remote_of
 from backend.server.events import log_event
+from backend.server.http_routes import answer_http
 from backend.server.limits import Limits, decode_views, round_memory
 from backend.server.memory_budget import MemoryBudget
 from backend.server.metrics import Metrics
@@ -154,32 +154,22 @@ class PigeonServer:
 
     # ------------------------------------------------------------------ HTTP
 
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` has begun (``/healthz`` answers 503 then)."""
+        return self._closing
+
+    @property
+    def paired_clients(self) -> int:
+        return len(self._door.clients)
+
     def _http(self, conn: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
-        if path in ("/healthz", "/metrics"):
-            body = ({"ok": not self._closing, "model_id": self.model.id,
-                     "uptime_s": round(time.time() - self.metrics.started, 3),
-                     "clients": len(self._door.clients)} if path == "/healthz"
-                    else self.metrics_snapshot())
-            response = conn.respond(200 if path == "/metrics" or not self._closing else 503,
-                                    json.dumps(body) + "\n")
-            del response.headers["Content-Type"]
-            response.headers["Content-Type"] = "application/json"
-            response.headers["Cache-Control"] = "no-store"
-            return response
-        origin = request.headers.get("Origin")
-        if not self.origins.allows(origin):
-            self.metrics.connections_refused += 1
-            log_event("origin_refused", origin=origin, remote=_remote(conn))
-            return conn.respond(403, f"Origin {origin or '(none)'} is not allowed; start "
-                                f"`pigeon serve` with --allow-origin {origin or 'none'} "
-                                "if this client is yours\n")
-        return None
+        return answer_http(self, conn, request)
 
     # ------------------------------------------------------------------ websocket
 
     async def _handler(self, ws: ServerConnection) -> None:
-        client = ClientConn(ws=ws, remote=_remote(ws), send_timeout_s=self.limits.send_timeout_s,
+        client = ClientConn(ws=ws, remote=remote_of(ws), send_timeout_s=self.limits.send_timeout_s,
                             results=asyncio.Semaphore(self.limits.max_results_in_flight))
         self.metrics.connections_total += 1
         if self._closing:
@@ -391,14 +381,6 @@ class PigeonServer:
         finally:
             assert client.results is not None
             client.results.release()
-
-
-def _remote(conn: ServerConnection) -> str:
-    try:
-        host, port = conn.remote_address[:2]
-        return f"{host}:{port}"
-    except Exception:  # noqa: BLE001 - only for logs
-        return "?"
 
 
 async def serve(predictor: PredictorLike, *, host: str = "127.0.0.1", port: int = 8765,

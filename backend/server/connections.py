@@ -101,3 +101,12 @@ class Door:
     def left(self, conn: ClientConn) -> None:
         self.unpaired.pop(conn, None)
         self.clients.discard(conn)
+
+
+def remote_of(conn: ServerConnection) -> str:
+    """``host:port`` of the peer, for logs (``?`` when the socket is already gone)."""
+    try:
+        host, port = conn.remote_address[:2]
+        return f"{host}:{port}"
+    except Exception:  # noqa: BLE001 - only for logs
+        return "?"
