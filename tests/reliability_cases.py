@@ -166,6 +166,21 @@ def case_auth_and_corruption(server: ServeProcess, scale: int = 1) -> dict[str, 
 
 # ---------------------------------------------------------------- floods
 
+async def _pair_like_the_extension(server: ServeProcess, tries: int = 6) -> Player:
+    """Connect and say hello at once; if the socket is dropped first (the oldest silent
+    socket makes room for new ones), try again after a short wait, as the extension's
+    reconnect backoff does."""
+    for attempt in range(tries):
+        player = Player(server.url, server.token)
+        try:
+            await player.connect(timeout_s=30)
+            player.attempts = attempt + 1
+            return player
+        except Exception:  # noqa: BLE001 - dropped before the hello got through
+            await asyncio.sleep(0.5 * 2 ** attempt)
+    raise AssertionError(f"a new client could not pair in {tries} tries during the flood")
+
+
 def case_floods(server: ServeProcess, scale: int = 1) -> dict[str, Any]:
     """Silent sockets, wrong-token hellos and a client that never reads, all at once, while a
     paired player plays and pings (the server should run with a short ``--send-timeout``)."""
@@ -226,8 +241,7 @@ def case_floods(server: ServeProcess, scale: int = 1) -> dict[str, Any]:
             rtts.append(await player.ping_rtt(timeout_s=30))
             assert await player.play(1, prefix=f"f{i}-") == 1
             i += 1
-        late = Player(server.url, server.token)    # a client arriving mid-flood pairs
-        await late.connect(timeout_s=30)
+        late = await _pair_like_the_extension(server)   # a client arriving mid-flood
         assert await late.play(2, prefix="late-") == 2
         stop.set()
         while not dropped.is_set():             # the never-reading client is dropped
@@ -250,7 +264,8 @@ def case_floods(server: ServeProcess, scale: int = 1) -> dict[str, Any]:
                     [player, late], db, silent_sockets=opened["silent"],
                     wrong_hellos=opened["hellos"], ping_rtt_max_s=round(max(rtts), 3),
                     ping_rtt_median_s=round(sorted(rtts)[len(rtts) // 2], 3),
-                    clients_dropped=dropped, unpaired_dropped=evicted)
+                    clients_dropped=dropped, unpaired_dropped=evicted,
+                    late_client_tries=late.attempts)
 
 
 # ---------------------------------------------------------------- huge views

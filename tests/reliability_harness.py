@@ -174,6 +174,7 @@ class Player:
     acked: set[str] = field(default_factory=set)
     refused: dict[str, str] = field(default_factory=dict)
     ws: Any = None
+    attempts: int = 1
 
     async def connect(self, timeout_s: float = 20.0) -> p.Welcome:
         from websockets.asyncio.client import connect

@@ -37,7 +37,7 @@ class Limits:
     min_side: int = 16
     max_aspect: float = 8.0
     max_clients: int = 16                 # paired clients (they said hello with the token)
-    max_unpaired: int = 8                 # sockets still waiting to say hello; beyond it the
+    max_unpaired: int = 16                # sockets still waiting to say hello; beyond it the
                                           # oldest is dropped, so a paired client always gets in
     max_in_flight: int = 4                # rounds waiting for their guess, per client
     max_results_in_flight: int = 8        # results being stored, per client; beyond it the
