@@ -71,7 +71,7 @@ def collect_distributions(predictor: Any, locations: list[Any], *, batch_size: i
     return dists, kept, skipped
 
 
-MIN_ROUNDS = 20
+MIN_ROUNDS = 10
 """Fewer held-out rounds than this cannot pin a temperature down."""
 
 

@@ -369,7 +369,11 @@ def _finish(cfg: DemoConfig, paths: dict[str, Path], backbone: Any, heads: Any, 
                             **{k: str(v) if isinstance(v, Path) else v
                                for k, v in asdict(cfg).items()}},
                 index_file=index_path)
-    calibrate_bundle(cfg.out, paths["val"], show_progress=True)
+    try:
+        calibrate_bundle(cfg.out, paths["val"], show_progress=True)
+    except UserError as exc:   # too few or too poor validation rounds: better uncalibrated
+        print(f"train-demo: the bundle stays uncalibrated (temperature 1): {exc}",
+              file=sys.stderr)
     timings["bundle_and_calibration"] = time.perf_counter() - t
     return timings
 
