@@ -265,3 +265,20 @@ def test_parquet_export_when_pyarrow_is_there(filled, tmp_path):
     assert pigeon(["scores", "export", "--db", str(filled), "--parquet", str(empty),
                    "--source", "screen"]) == 0
     assert str(pq.read_table(empty).schema.field("guess_lat").type) == "double"
+
+
+def test_a_second_result_never_changes_a_stored_value_but_may_add_to_it(log):
+    from backend.scorelog import ResultConflictError
+
+    log.log_guess(round_id="r", source="test", lat=1, lng=1)
+    log.log_result("r", score=145)                       # read early (say, a counter)
+    assert log.log_result("r", score=145) == log.rounds()[0].id   # the same again: fine
+    with pytest.raises(ResultConflictError, match="score"):
+        log.log_result("r", truth_lat=10.0, truth_lng=20.0, score=1, opponent_score=300)
+    row = log.rounds()[0]
+    assert row.score == 145                              # kept
+    assert (row.truth_lat, row.truth_lng, row.opponent_score) == (10.0, 20.0, 300)   # added
+    assert row.distance_km == pytest.approx(2327, abs=1)          # from (1, 1) to the truth
+    with pytest.raises(ResultConflictError, match="truth_lat, truth_lng"):
+        log.log_result("r", truth_lat=10.0, truth_lng=21.0)   # a point changes whole or not
+    assert (log.rounds()[0].truth_lat, log.rounds()[0].truth_lng) == (10.0, 20.0)

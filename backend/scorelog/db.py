@@ -262,14 +262,17 @@ class ScoreLog:
         When the truth is known and ``distance_km`` is not, the distance is computed
         (haversine, mean Earth radius). Fields left ``None`` keep what the row had. Sending
         the same result again is harmless (a client that lost the ack resends it); a result
-        may fill fields the row lacks but never change a stored one.
+        may fill fields the row lacks but never change a stored value: the fields that
+        would change keep their value, the others are stored, and then
+        ``ResultConflictError`` says which fields conflicted.
 
         Returns:
             The id of the completed row.
 
         Raises:
             UnknownRoundError: no guess was logged for this round id (and source, if given).
-            ResultConflictError: the row already holds a different value for a field.
+            ResultConflictError: the row already holds a different value for a field (the
+                rest of this result is stored all the same).
             ValueError: bad coordinates or an out-of-range number.
             sqlite3.Error: the file could not be written (locked beyond the busy timeout,
                 disk full, read-only); nothing was stored.
@@ -302,10 +305,11 @@ class ScoreLog:
                                            *(opp or (None, None)), opponent_score)))
             changed = [k for k, old in zip(RESULT_FIELDS, row[3:])
                        if old is not None and new[k] is not None and not _same(old, new[k])]
-            if changed:
-                raise ResultConflictError(
-                    f"round {round_id!r} already has a result with other "
-                    f"{', '.join(changed)}; a stored result is never overwritten")
+            for pair in (("truth_lat", "truth_lng"), ("opponent_lat", "opponent_lng")):
+                if any(k in changed for k in pair):    # a point is kept or changed whole
+                    changed += [k for k in pair if k not in changed]
+            for k in changed:                          # the stored value stays
+                new[k] = None
             self._conn.execute(
                 "UPDATE rounds SET result_at = ?,"
                 " truth_lat = COALESCE(?, truth_lat), truth_lng = COALESCE(?, truth_lng),"
@@ -313,10 +317,15 @@ class ScoreLog:
                 " opponent_lat = COALESCE(?, opponent_lat),"
                 " opponent_lng = COALESCE(?, opponent_lng),"
                 " opponent_score = COALESCE(?, opponent_score) WHERE id = ?",
-                (time.time(), *(truth or (None, None)), dist, score, *(opp or (None, None)),
-                 opponent_score, row_id))
-            return int(row_id)
-        return self._write(update)
+                (time.time(), *(new[k] for k in RESULT_FIELDS), row_id))
+            return int(row_id), changed
+        row_id, changed = self._write(update)
+        if changed:    # raised after the commit: the fields that did not conflict are stored
+            raise ResultConflictError(
+                f"round {round_id!r} already has a result with other "
+                f"{', '.join(k for k in RESULT_FIELDS if k in changed)}; a stored value is "
+                "never overwritten (the other fields of this result were stored)")
+        return row_id
 
     # ------------------------------------------------------------------ reading
 

@@ -138,7 +138,8 @@ class ScoreWriter:
 
         Raises:
             ProtocolError: ``unknown_round`` (no guess was logged for this id),
-                ``duplicate_round`` (the round already has a different result),
+                ``duplicate_round`` (the round already holds other values for some fields:
+                they keep them, the rest of this result is stored),
                 ``bad_message`` (a value the score log refuses) or ``storage_failed``
                 (not stored now; the client should send it again later).
         """
@@ -159,7 +160,7 @@ class ScoreWriter:
                                 "server never answered it); the result cannot be stored",
                                 round_id=msg.round_id) from None
         except ResultConflictError as exc:
-            raise ProtocolError("duplicate_round", f"{exc}; send a round's result once",
+            raise ProtocolError("duplicate_round", f"{exc}; send one result per round",
                                 round_id=msg.round_id) from None
         except ValueError as exc:
             raise ProtocolError("bad_message", str(exc)[:300], round_id=msg.round_id) from None
