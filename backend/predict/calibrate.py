@@ -71,23 +71,17 @@ def collect_distributions(predictor: Any, locations: list[Any], *, batch_size: i
     return dists, kept, skipped
 
 
-MIN_ROUNDS = 10
-"""Fewer held-out rounds than this cannot pin a temperature down."""
-
-
 def check_usable_rows(data_csv: str | Path, *, used: int, bad: list[str]) -> None:
     """Refuse to fit on data that is mostly bad rows; say which rows were left out.
 
     Raises:
-        UserError: fewer than :data:`MIN_ROUNDS` usable rounds, or more bad rows than usable.
+        UserError: more bad rows than usable ones (the fit would rest on the few left).
     """
     shown = "; ".join(bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
-    if used < MIN_ROUNDS or len(bad) > used:
-        why = (f"{len(bad)} of its {used + len(bad)} rows are bad" if len(bad) > used else
-               f"only {used} usable round(s)")
-        raise UserError(f"{data_csv}: {why}; a temperature needs at least {MIN_ROUNDS} "
-                        f"held-out rounds{f' ({shown})' if bad else ''}; fix the rows "
-                        "(`pigeon data check` lists them) or use more data")
+    if len(bad) > used:
+        raise UserError(f"{data_csv}: {len(bad)} of its {used + len(bad)} rows are bad "
+                        f"({shown}); fix the rows (`pigeon data check` lists them) or use "
+                        "other data")
     if bad:
         print(f"calibrate: skipped {len(bad)} bad row(s) of {data_csv}: {shown}",
               file=sys.stderr)
