@@ -106,3 +106,35 @@ def test_challenge_page_plays_its_game(chromium_path, tmp_path):
                and not r["path"].endswith("/game")]
         assert own and all(r["own"] for r in own)
         assert [(r.trap, r.round) for r in site.violations()] == [("api.v3.challenges.game", 1)]
+
+
+# every text the result view's points element shows, from the moment it appears
+WATCH_POINTS = """() => {
+  window.__points = [];
+  const sel = '[class*=round-result_pointsIndicatorWrapper__] [class*=shadow-text_root__]';
+  const note = () => { const e = document.querySelector(sel); const t = e && e.textContent;
+    if (t && t !== window.__points[window.__points.length - 1]) window.__points.push(t); };
+  new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+@pytest.mark.parametrize("locale, sep", [(None, ","), ("de", ".")])
+def test_the_result_view_shows_0_points_first_then_the_score_with_separators(
+        chromium_path, tmp_path, locale, sep):
+    """As public tools found on the real site: the points read 0 when the result view appears
+    (they wait before reading), and a score of 1000 or more has a thousands separator."""
+    paris = (48.8566, 2.3522)
+    with MockGeoGuessr(mode="classic", rounds=1, truths=[paris], locale=locale, workdir=tmp_path) as site:
+        async def body(page):
+            await wait_js(page, "window.__hook.maps.length >= 1 && !!document.querySelector('[data-qa=perform-guess]')")
+            await page.evaluate(WATCH_POINTS)
+            await page.evaluate(PLACE_AND_GUESS, [48.4, 2.0])       # ~57 km off: over 4000 points
+            await wait_js(page, "!!document.querySelector('[data-qa=play-again-button]')")
+            await asyncio.sleep(1.5)                                  # the count-up ends
+            return await page.evaluate("window.__points")
+        shown = run_on_page(site, chromium_path, body)
+    score = site.our_results()[1][0]
+    assert score > 4000
+    digits = [int("".join(c for c in t if c.isdigit())) for t in shown]
+    assert digits[0] == 0 and digits == sorted(digits) and digits[-1] == score, shown
+    assert f"{score // 1000}{sep}{score % 1000:03d}" in shown[-1]

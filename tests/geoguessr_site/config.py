@@ -27,7 +27,9 @@ class MockSiteUnavailable(RuntimeError):
 class Timing:
     """Seconds. The real site: a round starts 2-4 s after it is announced, the next round
     follows ~8 s after a result, the other side has 15 s after a first guess
-    (rashinban2026-scripts presenter-protocol.md). Defaults are shorter to keep tests quick."""
+    (rashinban2026-scripts presenter-protocol.md). Defaults are shorter to keep tests quick.
+    ``score_count_s``: the classic result view's points read 0 when the view appears and reach
+    the round's score this long after (the count-up is the mock's; the 0 is evidenced)."""
 
     countdown_s: float = 2.0
     result_s: float = 3.0
@@ -35,6 +37,7 @@ class Timing:
     opponent_s: float = 1.0
     tile_stream_s: float = 0.6
     party_wait_s: float = 1.0
+    score_count_s: float = 0.8
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ def register(app: web.Application, rt: Runtime) -> None:
         boot = {"mode": cfg.mode, "gameId": cfg.game_id, "challengeToken": cfg.challenge_token,
                 "partyCode": cfg.party_code, "nonce": rt.new_nonce(), "lang": lang,
                 "texts": pages.TEXTS.get(lang, pages.TEXTS["en"]),
-                "userId": None if cfg.guest else cfg.user_id}
+                "userId": None if cfg.guest else cfg.user_id,
+                "scoreCountMs": round(cfg.timing.score_count_s * 1000)}
         account = {} if cfg.guest else {"account": {"user": {"userId": cfg.user_id, "nick": "pigeon-test"}}}
         next_data = {"props": {"pageProps": {}, "accountProps": account}, "page": request.path,
                      "query": {}, "buildId": "mock-build", "locale": lang}

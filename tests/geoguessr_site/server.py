@@ -133,7 +133,11 @@ class ServerThread:
             raise RuntimeError(f"the mock site did not start: {self._error}") from self._error
 
     def call(self, fn, *args, timeout_s: float = 10.0):
-        """Run ``fn(*args)`` on the server loop and return its result."""
+        """Run ``fn(*args)`` on the server loop and return its result (once the server has
+        stopped, here: nothing changes the state any more)."""
+        if not self._thread.is_alive():
+            return fn(*args)
+
         async def run():
             return fn(*args)
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout_s)

@@ -119,6 +119,20 @@ class MockGeoGuessr:
         with self.rt.lock:
             return [dict(e) for e in self.rt.pov_log]
 
+    def our_results(self) -> dict[int, tuple[int, float]]:
+        """What the game gave OUR guess of each round, from the mock's own record (not from
+        a JSON the extension could also read): round -> (score, distance in metres)."""
+        return self.server.call(self._our_results)
+
+    def _our_results(self) -> dict[int, tuple[int, float]]:
+        if self.rt.classic is not None:
+            return {g.round: (g.score, g.distance) for g in self.rt.classic.guesses}
+        d = self.rt.duel
+        if d is None or d.game is None:
+            return {}
+        me = d.game.players[d.me]
+        return {g["roundNumber"]: (g["score"], g["distance"]) for g in me.guesses}
+
     def round_state(self) -> dict:
         return self.server.call(self._round_state)
 

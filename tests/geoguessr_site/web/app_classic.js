@@ -95,14 +95,38 @@ function ResultView({ snap, client, maps }) {
       h('div', { className: 'coordinate-result-map_map__dvPWi' }, r && h(ResultMap, { maps, result: r }))),
     h('div', { className: 'result-layout_bottom__qLPd2', 'data-qa': 'result-view-bottom' },
       h('div', { className: 'round-result_wrapper__RqJLf' },
-        r && h('div', { className: 'round-result_pointsIndicatorWrapper__DOC5Y' }, t('points', { n: r.score })),
+        r && h(RoundPoints, { score: r.score, round: r.round }),
         r && h('div', { className: 'round-result_distanceIndicatorWrapper__lNf4Q' }, t('km', { d: r.km.toFixed(1) })),
         final
           ? h('div', { className: 'standard-final-result_wrapper__fTqz0' },
-            h('div', { className: 'standard-final-result_score__R_cHR' }, t('points', { n: snap.total })),
+            h('div', { className: 'standard-final-result_score__R_cHR' }, t('points', { n: formatPoints(snap.total) })),
             h('button', { 'data-qa': 'play-again-button', className: 'button_button__aR6_e standard-final-result_primaryButton__wQ6Wr', onClick: client.playAgain }, t('playAgain')))
           : h('div', { className: 'round-result_actions__5j26U' },
             h('button', { 'data-qa': 'close-round-result', className: 'button_button__aR6_e', onClick: client.next }, t('next'))))));
+}
+
+// The round's points as the real result view shows them: localised with thousands separators
+// ("4,677", "4.677"), inside a shadow-text element, and 0 when the view appears (public tools
+// wait a moment before reading it); the count-up to the score is the mock's own.
+const formatPoints = (n) => new Intl.NumberFormat(BOOT.lang).format(n);
+
+function RoundPoints({ score, round }) {
+  const [shown, setShown] = React.useState(0);
+  React.useEffect(() => {
+    setShown(0);
+    const t0 = performance.now();
+    const span = Math.max(1, BOOT.scoreCountMs || 0);
+    let id = 0;
+    const step = () => {
+      const f = Math.min(1, (performance.now() - t0) / span);
+      setShown(Math.round(score * f));
+      if (f < 1) id = setTimeout(step, 50);
+    };
+    id = setTimeout(step, 50);
+    return () => clearTimeout(id);
+  }, [score, round]);
+  return h('div', { className: 'round-result_pointsIndicatorWrapper__DOC5Y' },
+    h('div', { className: 'shadow-text_root__kjd7t' }, t('points', { n: formatPoints(shown) })));
 }
 
 function ResultMap({ maps, result }) {
