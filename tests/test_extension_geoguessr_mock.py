@@ -4,7 +4,8 @@ evidence shows it; nobody here can reach geoguessr.com) in real Chromium against
 
 Checked for each mode (duels, a guest's Japanese party-lobby duel, team duels, classic,
 challenge, no-move classic and duels, battle royale): every round guessed through the page's own
-client (no POST of ours), every round in the score log with its truth, 4 views turned to with
+client (no POST of ours), every round in the score log with its truth and the score and distance
+the game gave our guess (sent once: the backend refused nothing), 4 views turned to with
 ``setPov`` 90 degrees apart at pitch 0 (one view and no turn in no-move games), and ZERO trap reads
 before our guess of a round (answer getters in the page, answer-bearing requests at the server).
 That check is shown to fail on an adapter that reads one answer field. Auto mode refuses a
@@ -56,6 +57,8 @@ class Played:
     overlay: dict = field(default_factory=dict)
     rows: list = field(default_factory=list)
     report: dict = field(default_factory=dict)     # the hook report the popup shows for the tab
+    server_errors: dict = field(default_factory=dict)   # protocol error code -> count (backend metrics)
+    outbox: dict = field(default_factory=dict)     # the extension's results not stored: waiting, dropped
 
 
 def play(site, predictor, tmp_path, *, mode="auto", until=None, timeout_s=120.0,
@@ -99,15 +102,18 @@ def play(site, predictor, tmp_path, *, mode="auto", until=None, timeout_s=120.0,
                         report = await s.evaluate(
                             "async () => { const [t] = await chrome.tabs.query({url: 'https://www.geoguessr.com/*'});"
                             " return chrome.tabs.sendMessage(t.id, {type: 'pigeonDiagnostics'}); }")
-                        return overlay, report
+                        outbox = await s.evaluate("() => pigeon.handlers.outbox()")
+                        return overlay, report, outbox
                     await asyncio.sleep(0.3)
                 raise AssertionError(f"timed out: site {site.round_state()}; overlay {overlay}")
-        overlay, report = asyncio.run(asyncio.wait_for(main(), timeout_s + 60))
+        overlay, report, outbox = asyncio.run(asyncio.wait_for(main(), timeout_s + 60))
+        errors = srv.metrics()["errors"]
     rows = []
     if db.exists():
         with ScoreLog(db) as log:
             rows = sorted(log.rounds(source="geoguessr"), key=lambda r: r.round_number)
-    return Played(overlay, rows, report)
+    return Played(overlay, rows, report, errors,
+                  {"waiting": len(outbox["waiting"]), "dropped": [d["reason"] for d in outbox["dropped"]]})
 
 
 def truths_logged(db: Path) -> int:
@@ -164,6 +170,13 @@ def test_full_auto_game_pixels_only_every_round_logged(chromium_path, predictor,
     truths = site.truths
     ours = {g.round: g for g in site.guesses()}
     nmpz = kw.get("nmpz", False)
+    # ... with the score and distance the game gave that guess, each sent once: the backend
+    # never had to refuse a contradicting second result (duplicate_round) or any other
+    game = site.our_results()
+    assert [(r.round_number, r.score, r.distance_km) for r in rows] == [
+        (n, game[n][0], pytest.approx(game[n][1] / 1000, rel=1e-9)) for n in guessed]
+    assert played.server_errors == {} and played.outbox == {"waiting": 0, "dropped": []}, \
+        (played.server_errors, played.outbox)
     for r in rows:
         assert (r.truth_lat, r.truth_lng) == pytest.approx(truths[r.round_number - 1], abs=1e-6)
         assert (r.guess_lat, r.guess_lng) == pytest.approx((ours[r.round_number].lat, ours[r.round_number].lng), abs=1e-6)

@@ -92,11 +92,14 @@ async function duelResult(round, signal) {
   }
 }
 
+// Classic and challenge: the whole result (score, distance, truth) is sent ONCE, at the game's
+// end, from the game's JSON. The result view's number is not read: it shows 0 first and is
+// set a moment later, it is localised with thousands separators ("3,412", "3.412"), and the
+// score log keeps the first value stored for a round (a later, right one is refused).
 async function classicResult(round, signal) {
   await waitFor(() => { const d = domFacts(); return d.classicResult || d.playAgain; }, { signal });
-  st.pending.push(round);   // the truth: from the game's JSON once the game is over
-  const score = parseRoundNumber(String(textOf('classicRoundScore')).replace(/[\s,.'\u00a0\u202f]/g, ''));
-  return score !== null && score <= 5000 ? { truth: null, score, distanceKm: null, opponent: null } : null;
+  st.pending.push(round);
+  return null;
 }
 
 export const geoguessrAdapter = {

@@ -26,7 +26,6 @@ export const HOOKS = Object.freeze({
   gameSummary: ['[class*="game-summary-2_root__"]', '[class*="game-summary_"]'],
   // classic: the result view and its buttons (same data-qa in every language)
   classicResult: ['[data-qa="result-view-top"]', '[data-qa="result-view-bottom"]', '[class*="result-layout_root__"]'],
-  classicRoundScore: ['[class*="round-result_pointsIndicatorWrapper__"]'],   // "3412 points" (localised)
   closeRoundResult: ['[data-qa="close-round-result"]'],
   playAgain: ['[data-qa="play-again-button"]'],
   roundNumber: ['[data-qa="round-number"]'],            // gone in 2026 (OGGS game.js); read when there
