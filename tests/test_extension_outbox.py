@@ -1,7 +1,7 @@
 """The extension keeps a result the backend could not store (issue 18, item 1), in real
 Chromium with the real extension and a real backend: the score log is locked, the result
 waits in chrome.storage.local, survives the service worker being stopped by force, and is
-stored once the log is free again."""
+stored once the log is free again. The popup says how many results wait meanwhile."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def test_a_result_waits_in_the_outbox_until_it_is_stored(chromium_path, tmp_path
                 kept = await s.evaluate("() => chrome.storage.local.get('resultOutbox')")
                 assert [it["msg"]["round_id"] for it in kept["resultOutbox"]] == ["ob:1"]
                 assert "storage_failed" in kept["resultOutbox"][0]["lastError"]
+                popup = await s.context.new_page()     # the popup says a result waits
+                await popup.goto(f"chrome-extension://{s.extension_id}/popup/popup.html")
+                await popup.wait_for_selector("#outbox:text('1 result waiting to be stored')")
+                await popup.close()
                 before = (await s.status())["workerStartedAt"]
                 await s.stop_workers()                 # the worker dies with the result unsent
                 lock.close()
@@ -59,6 +63,8 @@ def test_a_result_waits_in_the_outbox_until_it_is_stored(chromium_path, tmp_path
                     if (await s.status())["resultsWaiting"] == 0:
                         break
                     await asyncio.sleep(0.3)
+                await page.wait_for_selector("#status:text('connected')")   # (the page's CSP: no eval)
+                await page.wait_for_selector("#outbox:empty", state="attached")
                 return await s.status()
 
         status = asyncio.run(asyncio.wait_for(main(), 180))

@@ -40,7 +40,8 @@ function status() {
     state: conn ? conn.state : 'off', detail: conn ? conn.detail : 'mode is off',
     model: conn && conn.welcome ? conn.welcome.model : null, mode: settings.mode,
     views: settings.views, overlay: settings.overlay, workerStartedAt: startedAt,
-    resultsWaiting: outbox.size,
+    resultsWaiting: outbox.size, resultsDropped: outbox.dropped.length,
+    lastDropped: outbox.dropped.length ? outbox.dropped[outbox.dropped.length - 1].reason : null,
   };
 }
 

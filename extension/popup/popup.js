@@ -1,4 +1,6 @@
-// Popup and options page: the settings form and the connection state.
+// Popup and options page: the settings form, the connection state, results not yet stored.
+import { outboxNote } from './outbox_note.js';
+
 const form = document.querySelector('#settings');
 const $ = (s) => document.querySelector(s);
 
@@ -32,6 +34,7 @@ async function refresh() {
     $('#status').textContent = st.state;
     $('#status').className = st.state === 'connected' ? 'good' : 'bad';
     $('#detail').textContent = st.model ? `model ${st.model.id} (${st.model.device})` : st.detail;
+    $('#outbox').textContent = outboxNote(st);
   } catch (err) { $('#status').textContent = err.message; }
 }
 
