@@ -1,7 +1,8 @@
-"""``pigeon data check|split``, ``pigeon eval`` and ``pigeon ablate``.
+"""``pigeon data check|split|osv5m``, ``pigeon eval`` and ``pigeon ablate``.
 
 Usage::
 
+    pigeon data osv5m --out data/osv5m --split test --limit 2000
     pigeon data check synth/test.csv
     pigeon data split synth/all.csv --test-frac 0.1 --min-km 1 --seed 0 --out synth/split
     pigeon eval --model bundles/demo --data synth/split/test.csv --out reports/demo
@@ -126,15 +127,15 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     return run_ablate_command(args)
 
 
+def _cmd_osv5m(args: argparse.Namespace) -> int:
+    from backend.eval.osv5m_data import run_osv5m_command
 
-
-
-
+    return run_osv5m_command(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``pigeon data check|split``, ``pigeon eval`` and ``pigeon ablate``."""
-    inner = add_group(sub, "data", help="check and split dataset CSVs",
+    """Add ``pigeon data check|split|osv5m``, ``pigeon eval`` and ``pigeon ablate``."""
+    inner = add_group(sub, "data", help="download (OSV-5M), check and split dataset CSVs",
                         example="pigeon data check synth/test.csv")
 
     p = add_command(inner, "check", help="validate a dataset and list its bad rows by line",
@@ -159,6 +160,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="shuffle seed")
     p.add_argument("--out", required=True, help="folder for train.csv, test.csv, split.json")
     p.set_defaults(func=_cmd_split)
+
+    p = add_command(inner, "osv5m", help="download OSV-5M from the Hugging Face hub, unpack "
+                    "and check it, write our dataset layout (resumable)",
+                    example="pigeon data osv5m --out data/osv5m --split test --limit 2000")
+    p.add_argument("--out", required=True, help="dataset folder (a rerun resumes in it)")
+    p.add_argument("--split", choices=("train", "test"), default="test",
+                   help="which split (default test: 210k images, 5 shards)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="stop after N images (shards are used in order; only they are "
+                        "downloaded)")
+    p.add_argument("--endpoint", default=None,
+                   help="hub URL (default HF_ENDPOINT or https://huggingface.co)")
+    p.add_argument("--revision", default="main",
+                   help="branch, tag or commit of osv5m/osv5m (default main)")
+    p.set_defaults(func=_cmd_osv5m)
 
     p = add_command(sub, "eval", help="evaluate a model bundle on a dataset: table, JSON, "
                     "CSV and plots", example="pigeon eval --model bundles/demo --data "
