@@ -191,6 +191,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-geo", action="store_true",
                    help="skip polygon country accuracy (no geo assets needed)")
+    p.add_argument("--osv5m", choices=("auto", "on", "off"), default="auto",
+                   help="OSV-5M's own metrics beside ours (GeoScore, country/region/area/city "
+                        "accuracy as their benchmark computes them): auto = when the data has "
+                        "OSV-5M's unique_* labels (default), on, off")
     p.set_defaults(func=_cmd_eval)
 
     p = add_command(sub, "ablate", help="the paper's ablation ladder: train each "

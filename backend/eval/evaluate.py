@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,8 @@ from backend.eval.metrics import MetricReport, compute_metrics, format_report
 from backend.eval.reports import EVAL_FORMAT, eval_metadata, write_reports
 
 __all__ = ["EVAL_FORMAT", "Predictions", "default_aux_truth", "default_country_lookup",
-           "eval_metadata", "evaluate_predictions", "predict_dataset", "run_eval_command",
-           "write_reports"]
+           "eval_metadata", "evaluate_predictions", "osv5m_section", "predict_dataset",
+           "run_eval_command", "write_reports"]
 
 DAYS_PER_MONTH = 365.25 / 12
 AUX_REGRESSION: dict[str, tuple[str, float]] = {
@@ -318,6 +319,8 @@ def run_eval_command(args: Any) -> int:
     report = evaluate_predictions(preds, country_lookup=lookup, geocells=bundle.geocells,
                                   aux_truth=aux_truth, n_boot=args.n_boot, seed=args.seed)
     print(format_report(report))
+    osv = osv5m_section(preds, getattr(args, "osv5m", "auto"), n_boot=args.n_boot, seed=args.seed,
+                        name=str(args.model))
     if preds.skipped:
         print(f"skipped {len(preds.skipped)} location(s) with unreadable images")
     if args.out:
@@ -325,7 +328,38 @@ def run_eval_command(args: Any) -> int:
                              params={"limit": args.limit, "batch_size": args.batch_size,
                                      "n_boot": args.n_boot, "seed": args.seed,
                                      "device": args.device, "country_lookup":
-                                     "admin polygons" if lookup else None})
+                                     "admin polygons" if lookup else None,
+                                     "osv5m": getattr(args, "osv5m", "auto")})
+        if osv is not None:
+            meta["osv5m"] = osv
         paths = write_reports(args.out, preds, report, meta=meta, plots=not args.no_plots)
+        if osv is not None:
+            from backend.eval.osv5m_metrics import format_osv5m
+
+            paths.append(Path(args.out) / "osv5m.txt")
+            paths[-1].write_text(format_osv5m(osv, name=str(args.model)) + "\n",
+                                 encoding="utf-8")
         print(f"wrote {len(paths)} files to {args.out}: " + ", ".join(p.name for p in paths))
     return 0
+
+
+def osv5m_section(preds: Predictions, mode: str = "auto", *, n_boot: int = 1000, seed: int = 0,
+                  name: str = "this model") -> dict[str, Any] | None:
+    """OSV-5M's own metrics for the predictions (``backend.eval.osv5m_metrics``), printed as
+    the leaderboard's columns. ``mode``: ``"auto"`` (when the data carries OSV-5M's
+    ``unique_*`` labels), ``"on"`` (always; labels by reverse geocoding when absent) or
+    ``"off"``. Returns the result, or None when not computed."""
+    from backend.eval.osv5m_metrics import format_osv5m, osv5m_metrics, truth_labels
+
+    if mode == "off":
+        return None
+    truth = truth_labels(preds.locations)
+    if truth is None and mode != "on":
+        return None
+    t_lat = np.array([loc.lat for loc in preds.locations])
+    t_lng = np.array([loc.lng for loc in preds.locations])
+    result = osv5m_metrics(t_lat, t_lng, preds.lat, preds.lng, truth=truth, n_boot=n_boot,
+                           seed=seed)
+    print()
+    print(format_osv5m(result, name=name))
+    return result
