@@ -23,6 +23,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import zipfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ import torch
 
 from backend.cliutil import UserError, progress
 from backend.model.backbone import Backbone, make_preprocess, weights_sha256
+from backend.model.sharded_rows import ShardedRows, npz_member_memmap
 from backend.model.views_dataset import ViewsDataset, collate_views
 
 EMBEDDINGS_FORMAT = "pigeon-embeddings/1"
@@ -45,7 +47,7 @@ class EmbeddingSet:
 
     ids: list[str]
     latlng: np.ndarray       # [N, 2] float64
-    embeddings: np.ndarray   # [N, D] float32
+    embeddings: Any          # [N, D] float32: an array, or ShardedRows (memory-mapped)
     month: np.ndarray        # [N] int64, 0..11 or -1 unknown
     heading: np.ndarray      # [N] float32, NaN unknown
     n_views: np.ndarray      # [N] int64
@@ -231,7 +233,7 @@ def save_embedding_set(emb: EmbeddingSet, out_dir: str | Path, *,
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     for k in range(n_shards):
         sl = slice(k * shard_size, min(n, (k + 1) * shard_size))
-        rows = {"index": list(range(n))[sl], "id": list(emb.ids[sl]),
+        rows = {"index": list(range(sl.start, sl.stop)), "id": list(emb.ids[sl]),
                 "latlng": emb.latlng[sl].tolist(), "emb": [emb.embeddings[sl]],
                 "month": emb.month[sl].tolist(), "heading": emb.heading[sl].tolist(),
                 "n_views": emb.n_views[sl].tolist()}
@@ -241,10 +243,14 @@ def save_embedding_set(emb: EmbeddingSet, out_dir: str | Path, *,
 
 
 def load_embeddings(path: str | Path) -> EmbeddingSet:
-    """Read the shards of :func:`embed_dataset` back, in dataset order.
+    """Read the shards of :func:`embed_dataset` back, in dataset order, without loading the
+    embeddings: ``EmbeddingSet.embeddings`` is a :class:`~backend.model.sharded_rows.ShardedRows`
+    over read-only memory maps of the shards (ids, coordinates and the other per-row columns
+    are read into memory: a few hundred bytes a row).
 
     Raises:
-        UserError: not an embeddings folder, or shards still missing (embedding unfinished).
+        UserError: not an embeddings folder, or shards still missing (embedding unfinished),
+            or a shard that cannot be read.
     """
     root = Path(path)
     meta_path = root / META_FILE
@@ -258,15 +264,34 @@ def load_embeddings(path: str | Path) -> EmbeddingSet:
     if missing:
         raise UserError(f"{root} is incomplete ({len(missing)} of {len(shards)} shards missing, "
                         f"e.g. {missing[0]}); run the same `pigeon embed` again to finish it")
-    parts = [dict(np.load(p)) for p in shards]
-    meta["bad_images"] = [str(s) for p in parts for s in p["bad_images"]]
-    meta["dropped"] = [str(s) for p in parts for s in p["dropped"]]
-    parts = [p for p in parts if len(p["index"])]
-    if not parts:
+    small = ("index", "ids", "latlng", "month", "heading", "n_views")
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in small}
+    blocks, bad, dropped = [], [], []
+    for p in shards:
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                part = {k: z[k] for k in (*small, "bad_images", "dropped")}
+            emb = npz_member_memmap(p, "embeddings") if len(part["index"]) else None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise UserError(f"{p} cannot be read ({exc}); delete it and run the same "
+                            "`pigeon embed` again to redo it") from None
+        bad += [str(x) for x in part["bad_images"]]
+        dropped += [str(x) for x in part["dropped"]]
+        if emb is None:
+            continue
+        if emb.shape[0] != len(part["index"]):
+            raise UserError(f"{p} holds {emb.shape[0]} embeddings for {len(part['index'])} "
+                            "rows; delete it and run the same `pigeon embed` again")
+        blocks.append(emb)
+        for k in small:
+            cols[k].append(part[k])
+    meta["bad_images"], meta["dropped"] = bad, dropped
+    if not blocks:
         raise UserError(f"{root} holds no embeddings (every image was unreadable?)")
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in
-           ("index", "ids", "latlng", "embeddings", "month", "heading", "n_views")}
+    cat = {k: np.concatenate(v) for k, v in cols.items()}
     order = np.argsort(cat["index"], kind="stable")
+    in_order = bool((order == np.arange(len(order))).all())
+    rows = ShardedRows(blocks, None if in_order else order)
     return EmbeddingSet(ids=[str(s) for s in cat["ids"][order]], latlng=cat["latlng"][order],
-                        embeddings=cat["embeddings"][order], month=cat["month"][order],
+                        embeddings=rows, month=cat["month"][order],
                         heading=cat["heading"][order], n_views=cat["n_views"][order], meta=meta)

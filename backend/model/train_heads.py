@@ -234,9 +234,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if val is None or not dist.is_main:
             return
         emb = val.embed_all(backbone, dev) if backbone is not None else val.embeddings
-        keep = torch.isfinite(emb).all(dim=1).numpy()  # rows without a readable view: out
-        m = geo_validation(heads, emb[torch.from_numpy(keep)], val.targets.latlng[keep],
-                           geocells.centroids, true_cells_val[keep])
+        # read in blocks; rows without a readable view (NaN) are left out
+        m = geo_validation(heads, emb, val.targets.latlng, geocells.centroids, true_cells_val)
         metrics[f"epoch_{epoch}"] = m
         metrics["last"] = m
         _log(out, {"event": "validation", "epoch": epoch, "step": step, **m})

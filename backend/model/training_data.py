@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from backend.model.heads import REGRESSION_TARGETS
+from backend.model.sharded_rows import ShardedRows
 
 
 @dataclass
@@ -55,10 +56,15 @@ class Targets:
 
 @dataclass
 class EmbeddingSource:
-    """Cached embeddings with their targets."""
+    """Cached embeddings with their targets.
+
+    ``embeddings`` is ``[N, D]``: a numpy array or, from ``load_embeddings``, a memory-mapped
+    :class:`~backend.model.sharded_rows.ShardedRows`; a batch reads only its own rows, and a
+    subset is a view (nothing is copied), so millions of rows never sit in memory at once.
+    """
 
     ids: list[str]
-    embeddings: torch.Tensor   # [N, D] float32
+    embeddings: Any
     targets: Targets
     meta: dict[str, Any]
 
@@ -71,20 +77,22 @@ class EmbeddingSource:
         t = Targets.without_aux(emb.latlng, emb.month)
         if aux is not None:
             t.koppen, t.regression = aux.aligned(emb.ids)
-        return cls(list(emb.ids), torch.from_numpy(np.ascontiguousarray(emb.embeddings)), t,
-                   dict(emb.meta))
+        return cls(list(emb.ids), emb.embeddings, t, dict(emb.meta))
 
     def subset(self, idx: np.ndarray) -> EmbeddingSource:
         idx = np.asarray(idx, dtype=np.int64)
-        return EmbeddingSource([self.ids[i] for i in idx], self.embeddings[torch.from_numpy(idx)],
-                               self.targets.subset(idx), self.meta)
+        e = self.embeddings
+        sub = e.take(idx) if isinstance(e, ShardedRows) else ShardedRows([e], idx)
+        return EmbeddingSource([self.ids[i] for i in idx], sub, self.targets.subset(idx),
+                               self.meta)
 
     def split(self, val_fraction: float, seed: int) -> tuple[EmbeddingSource,
                                                               EmbeddingSource | None]:
         return split_indices(len(self), val_fraction, seed, self.subset)
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"embedding": self.embeddings[idx], **target_batch(self.targets, idx)}
+        rows = np.asarray(self.embeddings[idx.numpy()], dtype=np.float32)
+        return {"embedding": torch.from_numpy(rows), **target_batch(self.targets, idx)}
 
 
 def target_batch(t: Targets, idx: torch.Tensor) -> dict[str, torch.Tensor]:
