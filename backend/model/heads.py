@@ -149,8 +149,21 @@ def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor) -> torc
     return -(probs * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+def known_target_counts(targets: dict[str, torch.Tensor]) -> dict[str, int]:
+    """How many targets of each loss term are known in a batch (what its mean divides by):
+    rows for ``geocell``, known values for ``regression``, known classes for the others."""
+    counts = {"geocell": int(targets["geocell"].shape[0])}
+    if targets.get("regression") is not None:
+        counts["regression"] = int(torch.isfinite(targets["regression"]).sum())
+    for name in ("koppen", "month"):
+        if targets.get(name) is not None:
+            counts[name] = int((targets[name] >= 0).sum())
+    return counts
+
+
 def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
-                   weights: dict[str, float] | None = None
+                   weights: dict[str, float] | None = None,
+                   scales: dict[str, float] | None = None
                    ) -> tuple[torch.Tensor, dict[str, float]]:
     """PIGEON's weighted multi-task loss.
 
@@ -160,11 +173,16 @@ def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Te
             optional ``regression`` ``[B, 6]`` standardised values (NaN = unknown),
             ``koppen`` ``[B]`` and ``month`` ``[B]`` long class indices (-1 = unknown).
         weights: loss weights by head; PIGEON's (1, 8, 2, 1) by default.
+        scales: extra factor per term (default 1): under DDP, ``world * local / global``
+            known counts (``DistContext.global_mean_scales``), so that the averaged gradients
+            are those of the mean over the whole global batch.
 
     Returns:
         ``(total_loss, parts)`` where ``parts`` holds each head's unweighted loss as a float.
     """
     w = dict(DEFAULT_LOSS_WEIGHTS, **(weights or {}))
+    if scales:
+        w = {k: v * scales.get(k, 1.0) for k, v in w.items()}
     geo = soft_cross_entropy(outputs["geocell"], targets["geocell"])
     total = w["geocell"] * geo
     parts = {"geocell": float(geo.detach())}

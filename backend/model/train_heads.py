@@ -41,7 +41,7 @@ from backend.model.checkpoint import (
     save_checkpoint,
     seed_everything,
 )
-from backend.model.heads import HeadsConfig, PigeonHeads, multitask_loss
+from backend.model.heads import HeadsConfig, PigeonHeads, known_target_counts, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
 from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, per_rank_count
 from backend.model.validation import geo_validation
@@ -260,7 +260,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             targets = {"geocell": geocell_targets(batch["latlng"]),
                        "regression": heads.standardise(batch["regression"].to(dev)),
                        "koppen": batch["koppen"].to(dev), "month": batch["month"].to(dev)}
-            loss, parts = multitask_loss(outputs, targets)
+            scales = dist.global_mean_scales(known_target_counts(targets))
+            loss, parts = multitask_loss(outputs, targets, scales=scales)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

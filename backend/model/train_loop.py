@@ -73,6 +73,22 @@ class DistContext:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DDP(module, device_ids=ids, find_unused_parameters=find_unused)
 
+    def global_mean_scales(self, counts: dict[str, int]) -> dict[str, float]:
+        """Loss factors that make DDP's gradient average equal the gradient of the mean over
+        the whole global batch: ``world * local / global`` known-target count per term (1
+        outside DDP). Without them a term whose targets are known for more items on one rank
+        than on another (unknown auxiliary values) would weigh items unevenly, and a
+        multi-rank run would not train the heads one process trains on the same batches."""
+        if self.world_size == 1:
+            return {k: 1.0 for k in counts}
+        import torch.distributed as td
+
+        t = torch.tensor([float(v) for v in counts.values()], dtype=torch.float64,
+                         device=self.device)
+        td.all_reduce(t)
+        return {k: (self.world_size * c / g if g > 0 else 0.0)
+                for (k, c), g in zip(counts.items(), t.tolist())}
+
     def barrier(self) -> None:
         if self.world_size > 1:
             import torch.distributed as td
