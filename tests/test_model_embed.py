@@ -129,3 +129,18 @@ def test_bf16_autocast_path_close_to_fp32(tmp_path):
     assert np.abs(a - b).max() < 0.05 * np.abs(a).max()
     with pytest.raises(UserError, match="--amp must be"):
         embed_dataset(bb, csv_path, tmp_path / "x", amp="fp8", show_progress=False)
+
+
+def test_location_table_round_trip_without_python_objects(tmp_path):
+    from backend.eval.datasets import load_dataset
+    from backend.model.views_dataset import LocationTable
+
+    locs = load_dataset(make_dataset(tmp_path / "d", n=7, views=3)).locations
+    table = LocationTable(locs)
+    fields = ("id", "lat", "lng", "image_paths", "heading", "month")
+    for i in (0, 3, 6):  # what the embedding reads (not the CSV line or extra columns)
+        assert [getattr(table[i], f) for f in fields] == [getattr(locs[i], f) for f in fields]
+    assert len(table) == 7
+    assert {locs[i].month for i in range(7)} >= {None} and table[0].month == locs[0].month
+    arrays = [v for v in vars(table).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.dtype != object for a in arrays)  # nothing for workers to copy

@@ -35,7 +35,7 @@ import torch
 from backend.cliutil import UserError, progress
 from backend.model.backbone import Backbone, make_preprocess, weights_sha256
 from backend.model.sharded_rows import ShardedRows, npz_member_memmap
-from backend.model.views_dataset import ViewsDataset, collate_views
+from backend.model.views_dataset import LocationTable, ViewsDataset, collate_views
 
 EMBEDDINGS_FORMAT = "pigeon-embeddings/1"
 META_FILE = "embeddings.json"
@@ -171,20 +171,23 @@ def embed_dataset(backbone: Backbone, data: str | Path | Any, out_dir: str | Pat
         tmp = out / (META_FILE + ".tmp")
         tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.replace(tmp, meta_path)
+    table = LocationTable(locations)  # shared by forked DataLoader workers, not copied
+    n_locations, n_bad_rows = len(locations), len(getattr(data, "bad_rows", []))
+    del locations, data  # the Location objects are not needed any more (millions of rows)
     dev = torch.device(device)
     backbone = backbone.to(dev).eval()
     preprocess = make_preprocess(backbone.preprocess_cfg)
     mine = [k for k in range(n_shards) if k % world_size == rank]
     todo = [k for k in mine if not (out / f"shard-{k:05d}.npz").is_file()]
-    summary = {"locations": len(locations), "shards_total": n_shards, "shards_kept": len(mine)
+    summary = {"locations": n_locations, "shards_total": n_shards, "shards_kept": len(mine)
                - len(todo), "shards_written": 0, "bad_images": 0, "dropped": 0, "rank": rank,
-               "bad_rows": len(getattr(data, "bad_rows", []))}
-    total = sum(min(shard_size, len(locations) - k * shard_size) for k in todo)
+               "bad_rows": n_bad_rows}
+    total = sum(min(shard_size, n_locations - k * shard_size) for k in todo)
     bar = progress(range(total), total=total, desc=f"embed r{rank}", unit="loc") \
         if show_progress else None
     for k in todo:
-        idx = range(k * shard_size, min(len(locations), (k + 1) * shard_size))
-        ds = ViewsDataset(locations, preprocess, backbone.image_size, indices=idx)
+        idx = range(k * shard_size, min(n_locations, (k + 1) * shard_size))
+        ds = ViewsDataset(table, preprocess, backbone.image_size, indices=idx)
         loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
                                              collate_fn=collate_views,
                                              pin_memory=dev.type == "cuda")

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -32,6 +34,39 @@ def _month_index(month: int | None) -> int:
 
 def _heading(heading: float | None) -> float:
     return float(heading) if heading is not None else math.nan
+
+
+class LocationTable:
+    """Locations as flat numpy arrays (fixed-width bytes for ids and paths, no Python object
+    per row). DataLoader workers are forked: reading a list of millions of ``Location`` objects
+    there touches every object's reference count and so copies the pages holding them into
+    every worker (gigabytes at OSV-5M's size); these arrays stay shared.
+
+    ``table[i]`` gives a ``backend.eval.datasets.Location`` back.
+    """
+
+    def __init__(self, locations: Sequence[Any]) -> None:
+        self.ids = np.array([str(loc.id) for loc in locations], dtype=np.bytes_)
+        self.latlng = np.array([(loc.lat, loc.lng) for loc in locations],
+                               dtype=np.float64).reshape(-1, 2)
+        self.heading = np.array([_heading(loc.heading) for loc in locations], dtype=np.float64)
+        self.month = np.array([0 if loc.month is None else int(loc.month)
+                               for loc in locations], dtype=np.int8)
+        self.paths = np.array(["\n".join(str(p) for p in loc.image_paths)
+                               for loc in locations], dtype=np.bytes_)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> Any:
+        from backend.eval.datasets import Location
+
+        heading = float(self.heading[i])
+        paths = self.paths[i].decode()
+        return Location(self.ids[i].decode(), float(self.latlng[i, 0]), float(self.latlng[i, 1]),
+                        [Path(p) for p in paths.split("\n")] if paths else [],
+                        None if math.isnan(heading) else heading,
+                        int(self.month[i]) or None)
 
 
 class ViewsDataset(torch.utils.data.Dataset):
