@@ -91,7 +91,7 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     from backend.model.bundle import load_bundle
     from backend.model.embed import load_embeddings
     from backend.predict.bundle_parts import attach_file
-    from backend.predict.index import build_index
+    from backend.predict.index_writer import write_index
 
     bundle = load_bundle(args.bundle, verify=False)
     emb = load_embeddings(args.embeddings)
@@ -99,19 +99,18 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     bb = bundle.meta["backbone"]
     lat, lng = emb.latlng[:, 0], emb.latlng[:, 1]
     cells = bundle.geocells.assign(lat, lng)
-    index = build_index(
-        emb.embeddings, lat, lng, cells, num_cells=len(bundle.geocells.centroids),
-        min_samples=args.min_samples, xi=args.xi,
+    out = Path(args.out) if args.out else Path(args.bundle) / "index.npz"
+    stage = iter(("index: clustering cells", "index: writing members"))
+    index = write_index(  # streamed: the embeddings stay memory-mapped, never all in RAM
+        out, emb.embeddings, lat, lng, cells, num_cells=len(bundle.geocells.centroids),
+        min_samples=args.min_samples, xi=args.xi, member_dtype=args.member_dtype,
         source={"embeddings": str(Path(args.embeddings).resolve()),
                 "embeddings_format": emb.meta.get("format"), "points": len(emb),
                 "dataset": emb.meta.get("dataset"),
                 "weights_sha256": emb.meta.get("weights_sha256")},
         backbone={k: bb.get(k) for k in ("config_name", "embedding_kind", "embedding_dim")},
         precision=embeddings_precision(emb.meta),
-        progress=lambda it, n: progress(it, total=n, desc="index: clustering cells",
-                                        unit="cell"))
-    out = Path(args.out) if args.out else Path(args.bundle) / "index.npz"
-    index.save(out)
+        progress=lambda it, n: progress(it, total=n, desc=next(stage, "index"), unit="step"))
     if not args.out:
         attach_file(args.bundle, "index", out)
     c = index.meta["counts"]
@@ -183,6 +182,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--no-weights-check", action="store_true",
                    help="accept embeddings that do not record their weights' sha256 (made by "
                         "an older pigeon-bot) or record other weights")
+    b.add_argument("--member-dtype", choices=("float32", "float16"), default="float32",
+                   help="how member embeddings are stored: float32 (exactly the embeddings, "
+                        "default) or float16 (half the disk: OSV-5M's millions)")
     b.set_defaults(func=_cmd_index_build)
     i = add_command(gsub, "info", help="print an index's metadata",
                     example="pigeon index info bundle/index.npz")
