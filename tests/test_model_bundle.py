@@ -87,6 +87,25 @@ def test_missing_and_corrupt_files_are_named(tmp_path, fake_cells):
         make_tiny_bundle(path, fake_cells)
 
 
+def test_large_files_are_hashed_only_on_a_full_check(tmp_path, fake_cells, monkeypatch):
+    """A multi-GB refinement index is not re-hashed at every server start; its size still is
+    checked, and `verify="full"` (pigeon bundle info --check) hashes everything."""
+    path = make_tiny_bundle(tmp_path / "b", fake_cells)
+    data = bytearray((path / "backbone.pt").read_bytes())
+    data[-40] ^= 0xFF  # same size, different bytes
+    (path / "backbone.pt").write_bytes(bytes(data))
+    monkeypatch.setattr(bundle_mod, "HASH_ON_LOAD_MAX_BYTES", len(data) - 1)
+    with pytest.raises(BundleError, match="backbone.pt is corrupt"):
+        load_bundle(path, verify="full")
+    try:
+        load_bundle(path)  # not hashed: whatever torch makes of the flipped byte
+    except BundleError as exc:
+        assert "is corrupt" not in str(exc)
+    (path / "backbone.pt").write_bytes(bytes(data[:-1]))
+    with pytest.raises(BundleError, match="backbone.pt is corrupt"):  # size: always checked
+        load_bundle(path)
+
+
 def test_mismatched_geocells_rejected(tmp_path, fake_cells):
     path = make_tiny_bundle(tmp_path / "b", fake_cells)
     FakeGeocells(world_centroids(5)).save(path / "geocells.json")

@@ -215,13 +215,20 @@ def read_bundle_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _check_file(root: Path, entry: dict[str, Any], verify: bool) -> Path:
+HASH_ON_LOAD_MAX_BYTES = 1 << 30
+"""Files above this size (an OSV-5M refinement index: gigabytes) are checked by size when a
+bundle loads, and by sha256 only with ``verify="full"`` (``pigeon bundle info --check``)."""
+
+
+def _check_file(root: Path, entry: dict[str, Any], verify: bool | str) -> Path:
     p = root / entry["file"]
     if not p.is_file():
         raise BundleError(f"bundle {root} is missing {entry['file']}; copy the whole bundle "
                           "directory again or rebuild it with `pigeon bundle make`")
-    size_bad = p.stat().st_size != entry.get("bytes", p.stat().st_size)
-    if verify and (size_bad or ("sha256" in entry and sha256_file(p) != entry["sha256"])):
+    size = p.stat().st_size
+    size_bad = size != entry.get("bytes", size)
+    hash_it = "sha256" in entry and (verify == "full" or size <= HASH_ON_LOAD_MAX_BYTES)
+    if verify and (size_bad or (hash_it and sha256_file(p) != entry["sha256"])):
         raise BundleError(f"bundle {root}: {entry['file']} is corrupt (size or sha256 "
                           "differs from bundle.json); copy it again or rebuild the bundle")
     return p
@@ -235,7 +242,8 @@ def _torch_load(p: Path) -> Any:
                           "the file is corrupt: copy it again or rebuild the bundle") from exc
 
 
-def _load_backbone(root: Path, bmeta: dict[str, Any], device: str, verify: bool) -> Backbone:
+def _load_backbone(root: Path, bmeta: dict[str, Any], device: str, verify: bool | str
+                   ) -> Backbone:
     ref = bmeta.get("weights", {})
     kind = ref.get("kind")
     if kind == "file":
@@ -259,13 +267,14 @@ def _load_backbone(root: Path, bmeta: dict[str, Any], device: str, verify: bool)
 
 
 def load_bundle(path: str | Path, device: str | torch.device = "cpu", *,
-                verify: bool = True) -> Bundle:
+                verify: bool | str = True) -> Bundle:
     """Load a bundle for inference.
 
     Args:
         path: the bundle directory.
         device: where the backbone and heads go (``"cpu"``, ``"cuda"``, ...).
-        verify: check each file's size and sha256 against ``bundle.json``.
+        verify: check each file's size and sha256 against ``bundle.json`` (files above
+            :data:`HASH_ON_LOAD_MAX_BYTES` by size only; ``"full"``: every sha256).
 
     Returns:
         A :class:`Bundle` with backbone and heads in eval mode.

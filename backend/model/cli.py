@@ -146,8 +146,8 @@ def _bundle_info(args: argparse.Namespace) -> int:
 
     s = bundle_summary(args.path)
     if args.check:
-        load_bundle(args.path)
-        s["check"] = "loaded: every file present and intact"
+        load_bundle(args.path, verify="full")
+        s["check"] = "loaded: every file present and intact (sha256)"
     if args.json:
         print(json.dumps(s, indent=2))
         return 0
