@@ -133,6 +133,13 @@ def _cmd_osv5m(args: argparse.Namespace) -> int:
     return run_osv5m_command(args)
 
 
+def _cmd_recipe_osv5m(args: argparse.Namespace) -> int:
+    from backend.eval.recipe_osv5m import run_recipe
+
+    run_recipe(args)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pigeon data check|split|osv5m``, ``pigeon eval`` and ``pigeon ablate``."""
     inner = add_group(sub, "data", help="download (OSV-5M), check and split dataset CSVs",
@@ -175,6 +182,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--revision", default="main",
                    help="branch, tag or commit of osv5m/osv5m (default main)")
     p.set_defaults(func=_cmd_osv5m)
+
+    add_recipe_command(sub)
 
     p = add_command(sub, "eval", help="evaluate a model bundle on a dataset: table, JSON, "
                     "CSV and plots", example="pigeon eval --model bundles/demo --data "
@@ -237,3 +246,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--on-bad-row", choices=("fail", "skip"), default="fail",
                    help="bad dataset rows: fail with the list (default) or skip them")
     p.set_defaults(func=_cmd_ablate)
+
+
+def add_recipe_command(sub: argparse._SubParsersAction) -> None:
+    """``pigeon recipe osv5m``: the whole OSV-5M training recipe (``backend.eval.recipe_osv5m``)."""
+    import torch
+
+    from backend.eval.recipe_osv5m import PIGEOTTO_OPTICS
+
+    group = add_group(sub, "recipe", help="whole training recipes, step by step, resumable",
+                      example="pigeon recipe osv5m --data data/osv5m --out runs/osv5m --dry-run")
+    p = add_command(group, "osv5m", help="PIGEON on OSV-5M: download, split, geocells, "
+                    "fine-tuning, bundle, embeddings, index, calibration, eval",
+                    example="pigeon recipe osv5m --data data/osv5m --out runs/osv5m "
+                            "--weights streetclip.pt --device cuda --nproc 8")
+    p.add_argument("--data", required=True, help="OSV-5M folder (pigeon data osv5m --out)")
+    p.add_argument("--out", required=True, help="folder for the split, cells, runs, bundle, "
+                   "embeddings and report")
+    p.add_argument("--model", default="ViT-L-14-336", help="backbone config")
+    p.add_argument("--weights", default="openai",
+                   help="open_clip tag or checkpoint (StreetCLIP converted is PIGEON's)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--nproc", type=positive_int, default=1,
+                   help="processes (GPUs) for the torchrun steps (embed, train)")
+    p.add_argument("--no-finetune", dest="finetune", action="store_false",
+                   help="frozen backbone: heads on cached embeddings (much cheaper)")
+    p.add_argument("--finetune-epochs", type=positive_int, default=1)
+    p.add_argument("--epochs", type=positive_int, default=10,
+                   help="heads epochs on cached embeddings (with --no-finetune)")
+    p.add_argument("--batch-size", type=positive_int, default=256,
+                   help="training batch per process")
+    p.add_argument("--embed-batch", type=positive_int, default=64)
+    p.add_argument("--workers", type=int, default=8, help="image decoding workers per process")
+    p.add_argument("--save-every", type=positive_int, default=2000,
+                   help="training checkpoint every N steps (resume point)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="only the first N training images (a trial run)")
+    p.add_argument("--test-limit", type=positive_int, default=None,
+                   help="only the first N test images")
+    p.add_argument("--val-frac", type=fraction, default=0.02,
+                   help="share of train held out for validation and calibration")
+    p.add_argument("--min-km", type=nonneg_float, default=1.0,
+                   help="validation points at least this far from training points")
+    p.add_argument("--cell-min", type=positive_int, default=1000, help="geocell MIN (PIGEOTTO)")
+    p.add_argument("--cell-max", type=positive_int, default=2000, help="geocell MAX (PIGEOTTO)")
+    p.add_argument("--optics", default=PIGEOTTO_OPTICS, help="geocell OPTICS settings")
+    p.add_argument("--calibration-rounds", type=positive_int, default=20000,
+                   help="validation rounds the calibration uses")
+    p.add_argument("--steps", default=None, help="only these steps (comma-separated)")
+    p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    p.set_defaults(func=_cmd_recipe_osv5m)
