@@ -121,3 +121,20 @@ def test_duplicates_never_push_a_part_over_max_when_a_cut_exists():
     for k, (p, _) in enumerate(parts):  # identical coordinates stay in one part
         for x in lng[p]:
             assert owner.setdefault(float(x), k) == k
+
+
+def test_optics_never_runs_on_more_than_its_cap(monkeypatch):
+    """OPTICS is quadratic: a cell above OPTICS_MAX_POINTS is cut into compact parts first."""
+    from backend.geocells import optics_split
+
+    seen = []
+    real = optics_split.optics_xi_labels
+    monkeypatch.setattr(optics_split, "OPTICS_MAX_POINTS", 400)
+    monkeypatch.setattr(optics_split, "optics_xi_labels",
+                        lambda x, ms, xi: seen.append(len(x)) or real(x, ms, xi))
+    lat, lng = _blobs(7, n_blobs=20)
+    assert len(lat) > 1000
+    parts = split_points(lat, lng, 30, 60)
+    assert seen and max(seen) <= 400
+    assert all(30 <= len(p) <= 60 for p in parts)
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(len(lat)))

@@ -10,6 +10,8 @@ stays together as one more cell. Here:
   procedure again, starting from that setting;
 * a remainder smaller than MIN is not left as a cell: each of its points joins the cluster of
   its nearest clustered point;
+* a cell above :data:`OPTICS_MAX_POINTS` (10,000) is first cut into compact parts of at most
+  that many points by the bisection below (OPTICS is quadratic; ours, for millions of points);
 * when no setting splits a cell that is still above MAX, a balanced recursive bisection along
   the cell's longer axis cuts it into ``k = ceil(n / MAX)`` parts of ``floor/ceil(n / k)``
   points, so every part is within [MIN, MAX] whenever ``MAX >= 2 * MIN - 1`` (with a tighter
@@ -33,6 +35,12 @@ from backend.geocells.optics_graph import optics_xi_labels
 
 PIGEON_OPTICS = ((8, 0.05), (10, 0.025), (15, 0.015))
 PIGEOTTO_OPTICS = ((300, 0.05), (400, 0.005), (1000, 1e-4))
+OPTICS_MAX_POINTS = 10_000
+"""Largest point set one OPTICS run gets. OPTICS with an unbounded radius is quadratic in its
+points; with admin-1 areas only (no global admin-2 data), an area holds tens of thousands of
+points at OSV-5M's size (60,000 at 5 M), so a bigger cell is first cut by the balanced
+bisection below into compact parts of at most this many points, and OPTICS runs inside each:
+the build then grows about linearly with the points (docs/GEOCELLS.md, docs/TRAINING.md)."""
 
 
 def optics_parts(xyz_km: np.ndarray, min_points: int, min_samples: int,
@@ -127,6 +135,10 @@ def split_points(lat: np.ndarray, lng: np.ndarray, min_points: int, max_points: 
         idx, first = stack.pop()
         if len(idx) <= max_points:
             final.append(idx)
+            continue
+        if len(idx) > OPTICS_MAX_POINTS:  # scale guard: OPTICS is quadratic
+            stack.extend((idx[p], first) for p in reversed(
+                balanced_split(lat[idx], lng[idx], min_points, OPTICS_MAX_POINTS)))
             continue
         for s in range(first, len(settings)):
             ms, xi = settings[s]
