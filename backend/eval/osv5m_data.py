@@ -171,7 +171,8 @@ def _write_split_csv(hub_csv: Path, out_csv: Path, present: set[str], limit: int
         cap = header.index("captured_at") if "captured_at" in header else None
         writer = csv.writer(dst)
         writer.writerow([*cols, "month"])
-        for line_no, row in enumerate(reader, start=2):
+        rows = progress(reader, desc=f"writing {out_csv.name}", unit="row")
+        for line_no, row in enumerate(rows, start=2):
             if limit is not None and written >= limit:
                 break
             get = {c: (row[i].strip() if i < len(row) else "") for c, i in at.items()}
