@@ -100,7 +100,8 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     lat, lng = emb.latlng[:, 0], emb.latlng[:, 1]
     cells = bundle.geocells.assign(lat, lng)
     out = Path(args.out) if args.out else Path(args.bundle) / "index.npz"
-    stage = iter(("index: clustering cells", "index: writing members"))
+    stage = iter(("index: clustering cells", "index: writing members",
+                  "index: writing prototypes"))
     index = write_index(  # streamed: the embeddings stay memory-mapped, never all in RAM
         out, emb.embeddings, lat, lng, cells, num_cells=len(bundle.geocells.centroids),
         min_samples=args.min_samples, xi=args.xi, member_dtype=args.member_dtype,

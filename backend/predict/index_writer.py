@@ -7,9 +7,10 @@ streaming way:
 
 1. cluster every cell from the coordinates alone (``index.cluster_cells``; embeddings not read);
 2. walk the members in index order in blocks of whole clusters: gather their rows from the
-   (memory-mapped) embeddings, write them into the zip as they come (raw, float32 or float16)
-   and reduce each cluster to its prototype (into a memory-mapped scratch file);
-3. add the prototypes, offsets, coordinates and metadata; rename the finished file into place.
+   (memory-mapped) embeddings and write them into the zip as they come (raw, float32 or
+   float16); a second walk reduces each cluster to its prototype and writes those
+   (a zip member is one stream: two reads of the source cost less than a scratch copy);
+3. add the offsets, coordinates and metadata; rename the finished file into place.
 
 The ``.npz`` members are stored uncompressed, so the result loads memory-mapped
 (``RefinementIndex.load``). Peak memory is one block (``block_rows`` x D) plus the coordinates.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -124,46 +124,48 @@ def write_index(path: str | Path, embeddings: Any, lat: Any, lng: Any, cells: An
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.npz")
+    blocks = list(_blocks(mo, block_rows))
+    member_type = MEMBER_DTYPES[member_dtype]
+
+    def gathered(k0: int, k1: int) -> np.ndarray:
+        sel = rows[mo[k0]:mo[k1]]
+        order = np.argsort(sel, kind="stable")  # read the source in row order
+        x = np.empty((len(sel), dim), dtype=np.float32)
+        x[order] = np.asarray(embeddings[sel[order]], dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise UserError("embeddings contain NaN or infinite values; re-embed the data")
+        return x
+
+    # two passes over the source (members, then prototypes) rather than a scratch copy of
+    # the prototypes: a zip member is written as one stream
     norms: list[np.ndarray] = []
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".index-") as scratch:
-        protos = np.lib.format.open_memmap(Path(scratch) / "prototypes.npy", mode="w+",
-                                           dtype=np.float32, shape=(n_protos, dim))
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            with zf.open("member_embeddings.npy", "w", force_zip64=True) as fh:
-                fh.write(_npy_header((len(rows), dim), MEMBER_DTYPES[member_dtype]))
-                blocks = list(_blocks(mo, block_rows))
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for member, shape, dtype in (("member_embeddings", (len(rows), dim), member_type),
+                                     ("prototypes", (n_protos, dim), np.float32)):
+            with zf.open(f"{member}.npy", "w", force_zip64=True) as fh:
+                fh.write(_npy_header(shape, dtype))
                 loop: Iterable[tuple[int, int]] = blocks
                 if progress is not None:
                     loop = progress(blocks, len(blocks))
                 for k0, k1 in loop:
-                    sel = rows[mo[k0]:mo[k1]]
-                    order = np.argsort(sel, kind="stable")  # read the source in row order
-                    x = np.empty((len(sel), dim), dtype=np.float32)
-                    x[order] = np.asarray(embeddings[sel[order]], dtype=np.float32)
-                    if not np.isfinite(x).all():
-                        raise UserError("embeddings contain NaN or infinite values; re-embed "
-                                        "the data")
-                    norms.append(np.linalg.norm(x, axis=1))
-                    starts = mo[k0:k1] - mo[k0]
-                    protos[k0:k1] = (np.add.reduceat(x.astype(np.float64), starts, axis=0)
-                                     / np.diff(mo[k0:k1 + 1])[:, None])
-                    fh.write(x.astype(MEMBER_DTYPES[member_dtype]).tobytes())
-            protos.flush()
-            with zf.open("prototypes.npy", "w", force_zip64=True) as fh:
-                fh.write(_npy_header((n_protos, dim), np.float32))
-                for start in range(0, n_protos, block_rows):
-                    fh.write(np.ascontiguousarray(protos[start:start + block_rows]).tobytes())
-            del protos
-            for name, arr in (("cell_offsets", layout.cell_offsets), ("member_offsets", mo),
-                              ("member_lat", la[rows]), ("member_lng", lo[rows]),
-                              ("member_source", rows)):
-                _add_array(zf, name, arr)
-            meta = index_metadata(layout, num_cells=num_cells, dim=dim,
-                                  min_samples=min_samples, xi=xi, source=source,
-                                  backbone=backbone, precision=precision,
-                                  norms=np.concatenate(norms) if norms else np.zeros(1),
-                                  member_dtype=member_dtype)
-            meta["made_by"] = "backend.predict.index_writer.write_index (pigeon-bot)"
-            _add_array(zf, "meta", np.array(json.dumps(meta)))
+                    x = gathered(k0, k1)
+                    if member == "member_embeddings":
+                        norms.append(np.linalg.norm(x, axis=1))
+                        fh.write(x.astype(member_type).tobytes())
+                    else:
+                        sums = np.add.reduceat(x.astype(np.float64), mo[k0:k1] - mo[k0],
+                                               axis=0)
+                        fh.write((sums / np.diff(mo[k0:k1 + 1])[:, None]).astype(
+                            np.float32).tobytes())
+        for name, arr in (("cell_offsets", layout.cell_offsets), ("member_offsets", mo),
+                          ("member_lat", la[rows]), ("member_lng", lo[rows]),
+                          ("member_source", rows)):
+            _add_array(zf, name, arr)
+        meta = index_metadata(layout, num_cells=num_cells, dim=dim, min_samples=min_samples,
+                              xi=xi, source=source, backbone=backbone, precision=precision,
+                              norms=np.concatenate(norms) if norms else np.zeros(1),
+                              member_dtype=member_dtype)
+        meta["made_by"] = "backend.predict.index_writer.write_index (pigeon-bot)"
+        _add_array(zf, "meta", np.array(json.dumps(meta)))
     os.replace(tmp, out)
     return RefinementIndex.load(out)
