@@ -56,7 +56,8 @@ def test_streamed_writer_makes_the_build_index_file(tmp_path):
     got = write_index(tmp_path / "got.npz", emb, lat, lng, cells, num_cells=30,
                       source={"x": 1}, block_rows=257)  # many blocks, clusters never split
     a, b = RefinementIndex.load(tmp_path / "ref.npz"), got
-    for name in ("cell_offsets", "prototypes", "member_offsets", "member_embeddings",
+    for name in ("cell_offsets", "prototypes", "prototype_sqnorms", "member_offsets",
+                 "member_embeddings",
                  "member_lat", "member_lng"):
         assert np.array_equal(getattr(a.table, name), getattr(b.table, name)), name
     assert np.array_equal(a.member_source, b.member_source)
@@ -107,3 +108,23 @@ def test_query_reads_only_the_top_cells(tmp_path):
     assert list(cands.cells[:3]) == [7, 3, 150] and cands.refined[:3].all()
     t = index.table  # opening reads the offsets and checks the coordinates, no more
     assert peak < (t.member_embeddings.nbytes + t.prototypes.nbytes) / 10
+
+
+def test_an_index_without_stored_norms_still_loads_and_refines_the_same(tmp_path):
+    import dataclasses
+
+    from backend.core.refinement import refine
+
+    rng = np.random.default_rng(4)
+    emb, lat, lng, cells = _world(rng, 2000, 32, 20)
+    index = build_index(emb, lat, lng, cells, num_cells=20)
+    old = RefinementIndex(dataclasses.replace(index.table, prototype_sqnorms=None),
+                          index.member_source, index.meta)
+    old.save(tmp_path / "old.npz")
+    index.save(tmp_path / "new.npz")
+    a, b = RefinementIndex.load(tmp_path / "old.npz"), RefinementIndex.load(tmp_path / "new.npz")
+    assert a.table.prototype_sqnorms is None and b.table.prototype_sqnorms is not None
+    probs = rng.dirichlet(np.ones(20))
+    cents = np.zeros((20, 2))
+    ra, rb = (refine(probs, emb[7], t.table, cents, max_move_km=None) for t in (a, b))
+    assert np.array_equal(ra.member, rb.member) and np.allclose(ra.prob, rb.prob, rtol=1e-4)

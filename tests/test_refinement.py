@@ -176,3 +176,18 @@ def test_table_check_catches_broken_offsets():
                           t.member_embeddings, t.member_lat[:-1], t.member_lng)
     with pytest.raises(RefinementError):
         bad.check()
+
+
+def test_nearest_row_is_the_exact_nearest_with_or_without_stored_norms():
+    """nearest_row (float32 scan with the index's squared norms, float64 for the close ones)
+    picks the row the float64 distances pick, with its float64 distance."""
+    from backend.core.refinement import _distances, nearest_row, row_sqnorms
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        rows = (rng.normal(size=(300, 64)) * 5 + 20).astype(np.float32)  # raw: norms ~ 160
+        q = rows[trial] + rng.normal(size=64).astype(np.float32) * 1e-3  # near ties too
+        ref = _distances(rows, q.astype(np.float64))
+        for sqn in (None, row_sqnorms(rows)):
+            j, d = nearest_row(rows, q, sqn)
+            assert j == int(np.argmin(ref)) and d == ref[j]

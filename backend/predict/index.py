@@ -54,7 +54,7 @@ import numpy as np
 
 from backend.cliutil import UserError
 from backend.core.geodesy import EARTH_RADIUS_KM, to_unit_vectors, validate_latlng
-from backend.core.refinement import RefinementError, RefinementTable
+from backend.core.refinement import RefinementError, RefinementTable, row_sqnorms
 from backend.model.sharded_rows import npz_member_memmap
 
 INDEX_FORMAT = "pigeon-index/2"
@@ -214,9 +214,13 @@ class RefinementIndex:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp.npz")
         t = self.table
-        np.savez(tmp, cell_offsets=t.cell_offsets, prototypes=t.prototypes.astype(np.float32),
+        extra = {} if t.prototype_sqnorms is None else {
+            "prototype_sqnorms": np.asarray(t.prototype_sqnorms, dtype=np.float32)}
+        np.savez(tmp, **extra, cell_offsets=t.cell_offsets,
+                 prototypes=t.prototypes.astype(np.float32),
                  member_offsets=t.member_offsets,
-                 member_embeddings=t.member_embeddings.astype(np.float32),
+                 member_embeddings=t.member_embeddings.astype(  # float16 kept as written
+                     np.float16 if t.member_embeddings.dtype == np.float16 else np.float32),
                  member_lat=t.member_lat, member_lng=t.member_lng,
                  member_source=self.member_source, meta=np.array(json.dumps(self.meta)))
         os.replace(tmp, out)
@@ -239,6 +243,9 @@ class RefinementIndex:
             for k in ("prototypes", "member_embeddings", "member_lat", "member_lng",
                       "member_source"):
                 arrays[k] = npz_member_memmap(p, k)
+            with zipfile.ZipFile(p) as zf:  # optional (older files have none)
+                if "prototype_sqnorms.npy" in zf.namelist():
+                    arrays["prototype_sqnorms"] = npz_member_memmap(p, "prototype_sqnorms")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise IndexFileError(f"{p} is not a readable refinement index ({exc}); rebuild "
                                  "it with `pigeon index build`") from exc
@@ -319,10 +326,12 @@ def build_index(embeddings: Any, lat: Any, lng: Any, cells: Any, *, num_cells: i
     sizes = np.diff(mo)
     protos = (np.add.reduceat(emb[rows].astype(np.float64), mo[:-1], axis=0)
               / sizes[:, None]) if len(sizes) else np.zeros((0, dim))
+    protos = protos.astype(np.float32).reshape(-1, dim)
     table = RefinementTable(
-        cell_offsets=layout.cell_offsets, prototypes=protos.astype(np.float32).reshape(-1, dim),
+        cell_offsets=layout.cell_offsets, prototypes=protos,
         member_offsets=mo, member_embeddings=emb[rows],
-        member_lat=la[rows], member_lng=lo[rows]).check()
+        member_lat=la[rows], member_lng=lo[rows],
+        prototype_sqnorms=row_sqnorms(protos)).check()
     meta = index_metadata(layout, num_cells=num_cells, dim=dim, min_samples=min_samples, xi=xi,
                           source=source, backbone=backbone, precision=precision,
                           norms=np.linalg.norm(emb, axis=1))

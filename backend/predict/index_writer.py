@@ -35,6 +35,7 @@ import numpy as np
 
 from backend.cliutil import UserError
 from backend.core.geodesy import validate_latlng
+from backend.core.refinement import row_sqnorms
 from backend.predict.index import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_XI,
@@ -139,6 +140,7 @@ def write_index(path: str | Path, embeddings: Any, lat: Any, lng: Any, cells: An
     # two passes over the source (members, then prototypes) rather than a scratch copy of
     # the prototypes: a zip member is written as one stream
     norms: list[np.ndarray] = []
+    sqnorms = []
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for member, shape, dtype in (("member_embeddings", (len(rows), dim), member_type),
                                      ("prototypes", (n_protos, dim), np.float32)):
@@ -155,9 +157,12 @@ def write_index(path: str | Path, embeddings: Any, lat: Any, lng: Any, cells: An
                     else:
                         sums = np.add.reduceat(x.astype(np.float64), mo[k0:k1] - mo[k0],
                                                axis=0)
-                        fh.write((sums / np.diff(mo[k0:k1 + 1])[:, None]).astype(
-                            np.float32).tobytes())
-        for name, arr in (("cell_offsets", layout.cell_offsets), ("member_offsets", mo),
+                        protos = (sums / np.diff(mo[k0:k1 + 1])[:, None]).astype(np.float32)
+                        sqnorms.append(row_sqnorms(protos))
+                        fh.write(protos.tobytes())
+        sqn = np.concatenate(sqnorms) if sqnorms else np.zeros(0, dtype=np.float32)
+        for name, arr in (("prototype_sqnorms", sqn),
+                          ("cell_offsets", layout.cell_offsets), ("member_offsets", mo),
                           ("member_lat", la[rows]), ("member_lng", lo[rows]),
                           ("member_source", rows)):
             _add_array(zf, name, arr)
