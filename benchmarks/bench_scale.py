@@ -1,6 +1,6 @@
 """Scale benchmark: geocells, refinement index and predictor at OSV-5M sizes (up to 5M places).
 
-Four stages, each size in its own subprocess (so its peak RSS is its own), results kept as
+Five stages, each size in its own subprocess (so its peak RSS is its own), results kept as
 JSON in ``--work`` so a stage can run later than another and the table is printed from them:
 
 1. ``geocells``: GeoGuessr-like points (``backend.geo.sampler.sample_points``: GeoNames places
@@ -19,7 +19,12 @@ JSON in ``--work`` so a stage can run later than another and the table is printe
    geocells (a trained-like classifier: each cell's direction): latency after the backbone
    (heads + refinement of the top-5 cells + pin) over ``--repeats`` queries, wall and CPU
    time (the machine is shared), peak RSS; the 50k size is the reference the 5M figure is
-   compared with. torch runs on one thread (one query at a time).
+   compared with. torch runs on one thread (one query at a time). Each query set runs twice:
+   ``cold`` (the top cells' pages read for the first time: from disk when the index is bigger
+   than the page cache, as the 22 GB one at 5M is on this 24 GB machine) and ``warm``.
+5. ``same_cells`` (``--sizes 50000 --same-cells-from 5000000``): the predictor on the 5M
+   run's geocells with an index of 50k of its points: the cells and heads of the 5M row,
+   100x fewer members.
 
 Memory: ``peak_rss_mb`` (the kernel's high-water mark) counts the resident pages of
 memory-mapped files too (page cache: shared, reclaimable), so ``peak_anon_mb``, the sampled
@@ -51,7 +56,7 @@ from machine_info import machine, peak_rss_mb
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-STAGES = ("geocells", "split", "index", "predict")
+STAGES = ("geocells", "split", "index", "predict", "same_cells")
 MIN_POINTS, MAX_POINTS = 1000, 2000
 SEED = 0
 
@@ -187,25 +192,20 @@ def stage_index(n: int, work: Path, dim: int) -> dict:
                 (d / "index.npz").stat().st_size / 1e9, 2), "peak_anon_mb": round(anon_mb)}
 
 
-def stage_predict(n: int, work: Path, dim: int, repeats: int) -> dict:
-    """Latency after the backbone on the memory-mapped index: heads + refinement + pin."""
+def _latency(cells, index, dim: int, repeats: int) -> dict:
+    """p50/p90 after the backbone over ``repeats`` queries, run twice: ``cold`` (the first
+    time each query's top cells are read: from disk when the index is bigger than the page
+    cache) and ``warm`` (the same queries again: compute, page tables)."""
     from types import SimpleNamespace
 
     import numpy as np
     import torch
 
-    from backend.geocells import Geocells
     from backend.model.heads import HeadsConfig, PigeonHeads
-    from backend.predict.index import RefinementIndex
     from backend.predict.predictor import Predictor
 
     torch.set_num_threads(1)  # one query at a time: threads only wait for each other
-    d = _size_dir(work, n)
-    cells = Geocells.load(d / "geocells.json")
     c = len(cells)
-    t0 = time.perf_counter()
-    index = RefinementIndex.load(d / "index.npz")
-    t_open = time.perf_counter() - t0
     torch.manual_seed(0)
     heads = PigeonHeads(HeadsConfig(embedding_dim=dim, num_cells=c)).eval()
     dirs = _cell_directions(c, dim)
@@ -220,26 +220,65 @@ def stage_predict(n: int, work: Path, dim: int, repeats: int) -> dict:
                              index_path=None, calibration=None)
     pred = Predictor(bundle, index=index, geo=None)
     rng = np.random.default_rng(1)
-    truth = rng.integers(0, c, repeats + 5)
+    truth = rng.integers(0, c, repeats)
     queries = dirs[truth] + rng.normal(size=(len(truth), dim)).astype(np.float32)
-    times, cpu = [], []
-    for i, q in enumerate(queries):
-        t, t_cpu = time.perf_counter(), time.process_time()
-        g = pred.guess_from_embedding(q)
-        if i >= 5:  # warm-up: imports, first pages
-            times.append(time.perf_counter() - t)
+    pred.guess_from_embedding(dirs[0])  # imports, first allocations
+    out = {}
+    for run in ("cold", "warm"):
+        wall, cpu = [], []
+        for q in queries:
+            t, t_cpu = time.perf_counter(), time.process_time()
+            g = pred.guess_from_embedding(q)
+            wall.append(time.perf_counter() - t)
             cpu.append(time.process_time() - t_cpu)
-        assert g.top_k
-    ms, cpu_ms = np.asarray(times) * 1e3, np.asarray(cpu) * 1e3
-    return {"cells": c, "members": int(index.table.member_lat.shape[0]),
-            "open_s": round(t_open, 2), "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p90_ms": round(float(np.percentile(ms, 90)), 2),
-            "cpu_p50_ms": round(float(np.percentile(cpu_ms, 50)), 2)}
+            assert g.top_k
+        ms, cpu_ms = np.asarray(wall) * 1e3, np.asarray(cpu) * 1e3
+        out[f"{run}_p50_ms"] = round(float(np.percentile(ms, 50)), 2)
+        out[f"{run}_p90_ms"] = round(float(np.percentile(ms, 90)), 2)
+        out[f"{run}_cpu_p50_ms"] = round(float(np.percentile(cpu_ms, 50)), 2)
+    return out
+
+
+def stage_predict(n: int, work: Path, dim: int, repeats: int) -> dict:
+    """Latency after the backbone on the memory-mapped index: heads + refinement + pin."""
+    from backend.geocells import Geocells
+    from backend.predict.index import RefinementIndex
+
+    d = _size_dir(work, n)
+    cells = Geocells.load(d / "geocells.json")
+    t0 = time.perf_counter()
+    index = RefinementIndex.load(d / "index.npz")
+    t_open = time.perf_counter() - t0
+    return {"cells": len(cells), "members": int(index.table.member_lat.shape[0]),
+            "open_s": round(t_open, 2), **_latency(cells, index, dim, repeats)}
+
+
+def stage_same_cells(n: int, work: Path, dim: int, repeats: int, big: int) -> dict:
+    """The predictor on the geocells of the ``big`` run with an index of only ``n`` of its
+    points: the same heads and cells, 100x fewer members (what the member count alone
+    costs)."""
+    import numpy as np
+
+    from backend.geocells import Geocells
+    from backend.predict.index_writer import write_index
+
+    src = _size_dir(work, big)
+    d = work / f"n{n}_cells_of_{big}"
+    d.mkdir(exist_ok=True)
+    pts = np.load(src / "points.npz")
+    cells = Geocells.load(src / "geocells.json")
+    keep = np.sort(np.random.default_rng(2).choice(len(pts["lat"]), n, replace=False))
+    emb = _synthetic_embeddings(d / "embeddings.npy", pts["labels"][keep], dim, len(cells))
+    index = write_index(d / "index.npz", emb, pts["lat"][keep], pts["lng"][keep],
+                        pts["labels"][keep], num_cells=len(cells))
+    (d / "embeddings.npy").unlink()
+    return {"cells": len(cells), "members": n, **_latency(cells, index, dim, repeats)}
 
 
 def _run_child(stage: str, n: int, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--child", stage, "--sizes", str(n), "--work",
-           str(args.work), "--dim", str(args.dim), "--repeats", str(args.repeats)]
+           str(args.work), "--dim", str(args.dim), "--repeats", str(args.repeats),
+           "--same-cells-from", str(args.same_cells_from)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     if proc.returncode != 0:
@@ -286,7 +325,8 @@ def report(work: Path) -> str:
             r = rows[str(n)]
             lines.append(f"{n:>9}  " + "  ".join(f"{r.get(k, '-')!s:>12}" for k in keys))
         ok = [n for n in ns if "error" not in rows[str(n)] and n >= 100_000]
-        for key in ("seconds", "p50_ms", "cpu_p50_ms", "peak_anon_mb", "peak_rss_mb"):
+        for key in ("seconds", "warm_p50_ms", "warm_cpu_p50_ms", "peak_anon_mb",
+                    "peak_rss_mb"):
             if all(key in rows[str(n)] for n in ok) and len(ok) >= 2:
                 b = growth_exponent(ok, [float(rows[str(n)][key]) for n in ok])
                 lines.append(f"  growth of {key} over {ok[0]:,}..{ok[-1]:,}: n^{b:.2f}")
@@ -298,11 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50000,100000",
                     help="comma-separated place counts (full run: 50000,100000,1000000,5000000)")
-    ap.add_argument("--stages", default=",".join(STAGES), help="which stages to run")
+    ap.add_argument("--stages", default=",".join(STAGES[:4]),
+                    help="which stages to run (same_cells needs a --same-cells-from run)")
     ap.add_argument("--work", default=None, help="folder for the data and results.json "
                     "(default: a temporary folder, removed at the end)")
     ap.add_argument("--dim", type=int, default=1024, help="embedding size (ViT-L/14: 1024)")
     ap.add_argument("--repeats", type=int, default=200, help="predictor queries per size")
+    ap.add_argument("--same-cells-from", type=int, default=5_000_000,
+                    help="stage same_cells: use the geocells of this size's run")
     ap.add_argument("--report", action="store_true", help="print the saved results and exit")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -316,8 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             out = stage_split(sizes[0], work)
         elif args.child == "index":
             out = stage_index(sizes[0], work, args.dim)
-        else:
+        elif args.child == "predict":
             out = stage_predict(sizes[0], work, args.dim, args.repeats)
+        else:
+            out = stage_same_cells(sizes[0], work, args.dim, args.repeats,
+                                   args.same_cells_from)
         out.setdefault("peak_anon_mb", round(anon.stop()))
         out["peak_rss_mb"] = round(peak_rss_mb())
         print(json.dumps(out))
