@@ -182,7 +182,7 @@ def stage_index(n: int, work: Path, dim: int) -> dict:
     anon = AnonPeak()  # the build's own private memory (not the generation's)
     t0 = time.perf_counter()
     index = write_index(d / "index.npz", emb, pts["lat"], pts["lng"], pts["labels"],
-                        num_cells=n_cells)
+                        num_cells=n_cells, member_dtype="float16")
     t_build = time.perf_counter() - t0
     anon_mb = anon.stop()
     del emb
@@ -272,7 +272,7 @@ def stage_same_cells(n: int, work: Path, dim: int, repeats: int, big: int) -> di
     keep = np.sort(np.random.default_rng(2).choice(len(pts["lat"]), n, replace=False))
     emb = _synthetic_embeddings(d / "embeddings.npy", pts["labels"][keep], dim, len(cells))
     index = write_index(d / "index.npz", emb, pts["lat"][keep], pts["lng"][keep],
-                        pts["labels"][keep], num_cells=len(cells))
+                        pts["labels"][keep], num_cells=len(cells), member_dtype="float16")
     (d / "embeddings.npy").unlink()
     return {"cells": len(cells), "members": n, **_latency(cells, index, dim, repeats)}
 

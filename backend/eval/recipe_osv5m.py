@@ -144,7 +144,8 @@ def build_steps(args: Any) -> list[Step]:
                           _embeddings_done(emb_train), distributed=True))
     steps += [
         Step("index", ["index", "build", "--bundle", str(bundle), "--embeddings",
-                       str(emb_train)], _bundle_has(bundle, "index")),
+                       str(emb_train), "--member-dtype", "float16"],
+             _bundle_has(bundle, "index")),
         Step("calibrate", ["calibrate", "--bundle", str(bundle), "--data",
                            str(split / "test.csv"), "--limit", str(args.calibration_rounds),
                            *dev], _bundle_has(bundle, "calibration")),
