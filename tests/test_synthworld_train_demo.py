@@ -12,6 +12,10 @@ import pytest
 
 from backend.cliutil import UserError
 
+N_PLACES = 240
+SEED = 3
+"""This test's places (``backend.synthworld.base_places.RESERVED`` keeps the base away)."""
+
 
 @pytest.mark.slow
 def test_train_demo_writes_a_working_bundle(tmp_path):
@@ -24,16 +28,16 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     from backend.model.bundle import load_bundle
     from backend.synthworld.train_demo import DemoConfig, train_demo
 
-    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, pretrain_minutes=0.05, n_places=240,
-                     seed=3, size=32, patch=16, data_dir=tmp_path / "data", workers=1,
-                     arena_places=5, n_boot=20)
+    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, pretrain_minutes=0.05,
+                     n_places=N_PLACES, seed=SEED, size=32, patch=16,
+                     data_dir=tmp_path / "data", workers=1, arena_places=5, n_boot=20)
     result = train_demo(cfg)
     bundle = load_bundle(result.bundle)
     assert bundle.num_cells >= 2
     recipe = (result.bundle / "RECIPE.md").read_text()
     assert "best constant guess" in recipe and "demo bundle (PIGEON pipeline)" in recipe
     record = json.loads((result.bundle / "demo_metrics.json").read_text())
-    assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == 240
+    assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == N_PLACES
     # the contrastive stage ran, was checked zero-shot, and left both towers for the ladder
     pre = record["pretrain"]
     assert pre["steps"] >= 1 and pre["zero_shot_classes"] >= 2

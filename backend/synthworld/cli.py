@@ -1,10 +1,11 @@
-"""``pigeon synthworld make|render|train-demo``: SynthWorld datasets and the demo model.
+"""``pigeon synthworld make|render|train-demo|pretrain-base``: SynthWorld data and models.
 
 Usage::
 
     pigeon synthworld make --n 1000 --out data/synth --seed 0 --size 64
     pigeon synthworld render 48.8566 2.3522 --month 6 --out paris.png
     pigeon synthworld train-demo --out bundles/demo --pretrain-minutes 3 --minutes 7
+    pigeon synthworld pretrain-base --data data/synthworld-base --steps 4000   # hours; resumable
 """
 
 from __future__ import annotations
@@ -77,8 +78,54 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pretrain_base(args: argparse.Namespace) -> int:
+    from backend.synthworld.base_pretrain import BaseConfig, pretrain_base
+
+    cfg = BaseConfig(data_dir=Path(args.data), out=Path(args.out or Path(args.data) / "run"),
+                     n_places=args.n, val_places=args.val_places, steps=args.steps,
+                     batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                     eval_every=args.eval_every, save_minutes=args.save_minutes,
+                     stop_after_hours=args.stop_after_hours, threads=args.threads,
+                     workers=args.workers)
+    print(pretrain_base(cfg).summary())
+    return 0
+
+
+def _add_pretrain_base(inner: argparse._SubParsersAction) -> None:
+    from backend.synthworld.base_pretrain import BaseConfig
+
+    p = add_command(inner, "pretrain-base", help="pretrain the SynthWorld CLIP base (both "
+                    "towers, captions of places disjoint from the demo's, the ladder's and the "
+                    "tests'); hours on a CPU, resumable: run it again to continue",
+                    example="pigeon synthworld pretrain-base --data data/synthworld-base "
+                    "--steps 4000")
+    p.add_argument("--data", default=str(BaseConfig.data_dir),
+                   help="folder for the rendered places and decoded views (reused)")
+    p.add_argument("--out", help="run folder: checkpoint, curves, base-clip.pt (default "
+                   "DATA/run)")
+    p.add_argument("--n", type=positive_int, default=BaseConfig.n_places,
+                   help=f"places to render (default {BaseConfig.n_places})")
+    p.add_argument("--val-places", type=positive_int, default=BaseConfig.val_places,
+                   help="held-out places for the zero-shot curve")
+    p.add_argument("--steps", type=positive_int, default=BaseConfig.steps,
+                   help=f"training steps, the budget (default {BaseConfig.steps})")
+    p.add_argument("--batch-size", type=positive_int, default=BaseConfig.batch_size)
+    p.add_argument("--lr", type=positive_float, default=BaseConfig.lr)
+    p.add_argument("--seed", type=int, default=0, help="training seed (the places have their "
+                   "own, fixed seed)")
+    p.add_argument("--eval-every", type=positive_int, default=BaseConfig.eval_every,
+                   help="steps between zero-shot checks")
+    p.add_argument("--save-minutes", type=positive_float, default=BaseConfig.save_minutes,
+                   help="minutes between checkpoints")
+    p.add_argument("--stop-after-hours", type=positive_float,
+                   help="pause after this many hours (checkpoint; resume later)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    p.add_argument("--workers", type=positive_int, default=2, help="render processes")
+    p.set_defaults(func=_cmd_pretrain_base)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``pigeon synthworld make|render|train-demo``."""
+    """Add ``pigeon synthworld make|render|train-demo|pretrain-base``."""
     inner = add_group(sub, "synthworld", help="geo-grounded synthetic panoramas and the demo "
                         "model", example="pigeon synthworld make --n 1000 --out data/synth")
 
@@ -130,3 +177,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)
+    _add_pretrain_base(inner)

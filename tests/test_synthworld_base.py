@@ -1,0 +1,170 @@
+"""The SynthWorld CLIP base: disjoint places, a resumable pretraining run, its record.
+
+Needs the geographic assets (``make setup``); the training test renders 160 places and runs a
+few steps of the tiny config (about half a minute on two shared cores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backend.cliutil import UserError
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _assets():
+    try:
+        from backend.geo.assets import data_dir
+
+        data_dir()
+    except UserError as exc:
+        pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, TESTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_reserved_sets_are_the_places_the_demo_ladder_and_tests_use():
+    """RESERVED must name exactly how those datasets are drawn, or the distance rule misses."""
+    from backend.synthworld.base_places import BASE_SEED, RESERVED
+    from backend.synthworld.train_demo import DemoConfig
+
+    drawn = {(r.n, r.seed, r.countries) for r in RESERVED}
+    assert (DemoConfig.n_places, DemoConfig.seed, None) in drawn  # the demo and the ladder
+    learns = _module("test_synthworld_learns")
+    assert (learns.N_PLACES, learns.SEED, tuple(learns.COUNTRIES)) in drawn
+    demo_test = _module("test_synthworld_train_demo")
+    assert (demo_test.N_PLACES, demo_test.SEED, None) in drawn
+    assert BASE_SEED not in {r.seed for r in RESERVED}
+
+
+def test_base_places_keep_their_distance_from_reserved_places():
+    _assets()
+    from backend.synthworld.base_places import (
+        BASE_SEED,
+        ReservedSet,
+        base_places,
+        check_disjoint,
+        nearest_km,
+        reserved_places,
+    )
+
+    # a deliberately wide rule against one small reserved set: it must drop candidates
+    wide = (ReservedSet("a test set", 300, 1),)
+    lat, lng, meta = base_places(400, min_km=150.0, reserved=wide)
+    r_lat, r_lng = reserved_places(wide)
+    assert len(lat) == 400 and nearest_km(lat, lng, r_lat, r_lng).min() >= 150.0
+    assert meta["dropped_near_reserved"] > 0 and meta["seed"] == BASE_SEED
+    # the real rule, against every reserved dataset
+    lat, lng, _ = base_places(500)
+    assert check_disjoint(lat, lng) >= 5.0
+    with pytest.raises(ValueError, match="within 5.0 km"):
+        check_disjoint(r_lat[:3] + 1e-4, r_lng[:3], reserved=wide)
+    with pytest.raises(ValueError, match="reserved dataset's seed"):
+        base_places(10, seed=wide[0].seed, reserved=wide)
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    """A tiny base pretraining run, paused at step 4 and resumed to step 6."""
+    _assets()
+    from backend.synthworld.base_pretrain import BaseConfig, pretrain_base
+
+    root = tmp_path_factory.mktemp("base")
+    cfg = BaseConfig(data_dir=root / "data", out=root / "resumed", n_places=160,
+                     val_places=20, model="pigeon-tiny", steps=6, batch_size=32,
+                     eval_every=3, warmup_steps=2, workers=1, max_steps_now=4)
+    paused = pretrain_base(cfg)
+    done = pretrain_base(replace(cfg, max_steps_now=None))
+    return cfg, paused, done
+
+
+@pytest.mark.slow
+def test_pretrain_base_resumes_exactly_and_records_its_recipe(base_run):
+    from backend.model.weights import load_clip_model
+    from backend.synthworld.base_pretrain import pretrain_base
+
+    cfg, paused, done = base_run
+    assert not paused.finished and paused.step == 4 and "resume" in paused.summary()
+    assert done.finished and done.step == 6
+    # the same recipe in one go gives the same weights: the resume is exact
+    straight = pretrain_base(replace(cfg, out=cfg.data_dir.parent / "straight",
+                                     max_steps_now=None))
+    a, _, _ = load_clip_model("pigeon-tiny", done.out / "base-clip.pt")
+    b, _, _ = load_clip_model("pigeon-tiny", straight.out / "base-clip.pt")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+    record = json.loads((done.out / "base.json").read_text())
+    assert record["format"] == "synthworld-base/1" and record["budget"]["steps"] == 6
+    assert record["data"]["places"]["seed"] == 2_100_021
+    assert record["data"]["places"]["closest_reserved_km"] >= 5.0
+    zs = record["curves"]["zero_shot"]
+    assert [row["step"] for row in zs] == [0, 3, 6]  # the curve over time, from step 0
+    final = record["zero_shot_final"]
+    assert final["n"] == 4 * record["data"]["split"]["val"] and final["classes"] >= 2
+    assert 0 < final["chance_top1"] < 1 and 0 <= final["template_top1"] <= 1
+    recipe = (done.out / "RECIPE.md").read_text()
+    assert "Zero-shot country accuracy" in recipe and "2100021" in recipe
+    assert (done.out / "curves.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_pretrain_base_refuses_another_recipe_and_bad_settings(base_run):
+    from backend.synthworld.base_pretrain import BaseConfig, pretrain_base
+
+    cfg, _, _ = base_run
+    with pytest.raises(UserError, match="--lr 0.001 -> 0.002"):
+        pretrain_base(replace(cfg, lr=2e-3))
+    with pytest.raises(UserError, match="--val-places"):
+        pretrain_base(replace(cfg, val_places=100))
+    with pytest.raises(UserError, match="--size 32"):
+        pretrain_base(replace(cfg, size=32))
+    with pytest.raises(UserError, match="unknown backbone"):
+        pretrain_base(BaseConfig(model="nope"))
+
+
+def test_zero_shot_country_counts_hits_and_baselines():
+    """The zero-shot report on a fake two-tower model whose image side knows the answer."""
+    from backend.synthworld.zero_shot import country_prompts, zero_shot_country
+
+    class Fake(torch.nn.Module):
+        """Image i encodes to its country's axis; text encodes to the axis of its country."""
+
+        training = False
+
+        def encode_text(self, tokens):
+            # "A Street View photo in X." and captions: the first token after BOS tells
+            return torch.nn.functional.one_hot((tokens[:, 1] % 2), 2).float()
+
+        def encode_image(self, x):
+            return torch.nn.functional.one_hot((x[:, 0, 0, 0] > 0).long(), 2).float()
+
+    from backend.synthworld.contrastive import tokenize
+
+    a, b = tokenize(["Alpha"], 8)[0, 1] % 2, tokenize(["Beta"], 8)[0, 1] % 2
+    assert a != b  # the fake needs the two names to land on different axes
+    names = ["Alpha", "Beta"] if a == 0 else ["Beta", "Alpha"]
+    views = np.zeros((6, 8, 8, 3), np.uint8)
+    views[3:] = 255
+    truth = [names[0]] * 3 + [names[1]] * 3
+    train_c = ["Alpha"] * 5 + ["Beta"] * 2
+    caps = [f"{c} place {i}" for i, c in enumerate(train_c)]
+    cfg = {"text_cfg": {"context_length": 8}}
+    report = zero_shot_country(Fake(), cfg, views, truth, train_c, caps)
+    assert report["classes"] == 2 and report["n"] == 6
+    assert report["captions_top1"] == 1.0 and report["chance_top1"] == 0.5
+    assert report["majority_country"] == "Alpha" and report["majority_top1"] == 0.5
+    prompts = country_prompts(train_c, caps, per_country=3)
+    assert len(prompts["Alpha"]) == 3 and len(prompts["Beta"]) == 2
