@@ -168,3 +168,42 @@ def test_zero_shot_country_counts_hits_and_baselines():
     assert report["majority_country"] == "Alpha" and report["majority_top1"] == 0.5
     prompts = country_prompts(train_c, caps, per_country=3)
     assert len(prompts["Alpha"]) == 3 and len(prompts["Beta"]) == 2
+
+
+@pytest.mark.slow
+def test_exported_tower_loads_as_weights_and_starts_the_demo(base_run, tmp_path):
+    """export-base keeps the image tower (fp16) and its record; the demo recipe starts from
+    it and fine-tunes only its last block (PIGEON's last-layer fine-tuning)."""
+    from backend.model.bundle import load_bundle
+    from backend.model.weights import load_backbone, load_clip_model
+    from backend.synthworld.base_tower import export_base, load_base_tower
+    from backend.synthworld.train_demo import DemoConfig, train_demo
+
+    _, _, done = base_run
+    path = export_base(done.out, tmp_path / "base")
+    assert {p.name for p in path.parent.iterdir()} >= {"base-visual.pt", "base.json",
+                                                      "RECIPE.md", "curves.png"}
+    tower = load_base_tower(path.parent)
+    assert tower.record["format"] == "synthworld-base/1"
+    clip, _, _ = load_clip_model("pigeon-tiny", done.out / "base-clip.pt")
+    bb = load_backbone("pigeon-tiny", path)  # what `pigeon ablate --weights` does with it
+    for name, w in clip.visual.state_dict().items():
+        assert torch.allclose(bb.visual.state_dict()[name], w, atol=2e-3, rtol=1e-2), name
+    demo_test = _module("test_synthworld_train_demo")
+    cfg = DemoConfig(out=tmp_path / "bundle", base=path, minutes=0.1, n_places=demo_test.N_PLACES,
+                     seed=demo_test.SEED, size=64, data_dir=tmp_path / "data", workers=1,
+                     arena_places=5, n_boot=20)
+    result = train_demo(cfg)
+    record = json.loads((result.bundle / "demo_metrics.json").read_text())
+    assert record["base"]["places"]["seed"] == 2_100_021 and record["pretrain"] is None
+    assert record["train"]["params"]["trainable"] == "last_block"
+    recipe = (result.bundle / "RECIPE.md").read_text()
+    assert "SynthWorld CLIP base" in recipe and "last-layer fine-tuning" in recipe
+    trained = load_bundle(result.bundle).backbone.visual.state_dict()
+    last = f"transformer.resblocks.{len(bb.visual.transformer.resblocks) - 1}."
+    changed = {n for n, w in tower.state.items() if not torch.equal(trained[n], w)}
+    assert changed and all(n.startswith((last, "ln_post")) for n in changed), sorted(changed)
+    with pytest.raises(UserError, match="--size 32 does not match"):
+        train_demo(replace(cfg, size=32))
+    with pytest.raises(UserError, match="--pretrain-minutes"):
+        train_demo(replace(cfg, pretrain_minutes=1.0))

@@ -1,4 +1,5 @@
-"""``train_demo`` end to end on a tiny budget: a loadable bundle, its recipe, metrics, arena places.
+"""``train_demo`` from scratch end to end on a tiny budget: a loadable bundle, its recipe, metrics,
+arena places (the recipe from a base: ``test_synthworld_base.py``).
 
 Needs the geographic assets (``make setup``); about half a minute on two cores.
 """
@@ -28,7 +29,7 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     from backend.model.bundle import load_bundle
     from backend.synthworld.train_demo import DemoConfig, train_demo
 
-    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, pretrain_minutes=0.05,
+    cfg = DemoConfig(out=tmp_path / "bundle", base=None, minutes=0.1, pretrain_minutes=0.05,
                      n_places=N_PLACES, seed=SEED, size=32, patch=16,
                      data_dir=tmp_path / "data", workers=1, arena_places=5, n_boot=20)
     result = train_demo(cfg)
@@ -69,4 +70,12 @@ def test_train_demo_rejects_bad_settings(tmp_path):
     with pytest.raises(UserError, match="--n"):
         train_demo(DemoConfig(out=tmp_path / "b", n_places=10, data_dir=tmp_path / "d"))
     with pytest.raises(UserError, match="patch"):
-        train_demo(DemoConfig(out=tmp_path / "b", size=40, patch=16, data_dir=tmp_path / "d"))
+        train_demo(DemoConfig(out=tmp_path / "b", base=None, size=40, patch=16,
+                              data_dir=tmp_path / "d"))
+    with pytest.raises(UserError, match="no SynthWorld CLIP base at .*pretrain-base"):
+        train_demo(DemoConfig(out=tmp_path / "b", base=tmp_path / "none.pt",
+                              data_dir=tmp_path / "d"))
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="cannot read .*junk.pt"):
+        train_demo(DemoConfig(out=tmp_path / "b", base=tmp_path / "junk.pt",
+                              data_dir=tmp_path / "d"))

@@ -51,6 +51,7 @@ RESERVED: tuple[ReservedSet, ...] = (
     ReservedSet("tests/test_synthworld_learns.py", 600, 11,
                 ("FI", "ES", "BR", "AU", "JP", "ZA", "TH", "US")),
     ReservedSet("tests/test_synthworld_train_demo.py", 240, 3),
+    ReservedSet("tests/test_synthworld_base.py (held-out places of the base's probe)", 300, 5),
 )
 
 

@@ -68,10 +68,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_train_demo(args: argparse.Namespace) -> int:
     from backend.synthworld.train_demo import train_demo
 
-    cfg = DemoConfig(out=Path(args.out), minutes=args.minutes, n_places=args.n,
+    scratch = args.from_scratch
+    pretrain = args.pretrain_minutes
+    if pretrain is None:
+        pretrain = 3.0 if scratch else 0.0
+    minutes = args.minutes if args.minutes is not None else (7.0 if scratch else
+                                                             DemoConfig.minutes)
+    cfg = DemoConfig(out=Path(args.out), minutes=minutes, n_places=args.n,
                      seed=args.seed, size=args.size, data_dir=Path(args.data),
                      workers=args.workers, patch=args.patch,
-                     pretrain_minutes=args.pretrain_minutes,
+                     base=None if scratch else Path(args.base) if args.base else DemoConfig.base,
+                     backbone_lr=args.backbone_lr, pretrain_minutes=pretrain,
                      pretrain_panorama=args.pretrain_panorama, threads=args.threads)
     result = train_demo(cfg)
     print(result.summary())
@@ -153,27 +160,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="PNG or JPEG file to write")
     p.set_defaults(func=_cmd_render)
 
-    p = add_command(inner, "train-demo", help="the whole pipeline on SynthWorld with a tiny "
-                    "open_clip ViT from scratch: the demo bundle",
-                    example="pigeon synthworld train-demo --out bundles/demo "
-                    "--pretrain-minutes 3 --minutes 7")
+    p = add_command(inner, "train-demo", help="the whole PIGEON pipeline on SynthWorld from "
+                    "the SynthWorld CLIP base (or a tiny ViT from scratch): the demo bundle",
+                    example="pigeon synthworld train-demo --out bundles/demo")
     p.add_argument("--out", default="bundles/demo", help="bundle folder (default bundles/demo)")
-    p.add_argument("--minutes", type=positive_float, default=DemoConfig.minutes,
-                   help="time budget of the multi-task stage (backbone + heads; default "
-                   f"{DemoConfig.minutes:g})")
+    p.add_argument("--base", help="the base's image tower (default: the committed "
+                   "bundles/synthworld-base/base-visual.pt)")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="no base: the tiny ViT (pigeon-tiny) from random weights, all layers "
+                   "trained, after a caption stage (--pretrain-minutes, default 3 here)")
+    p.add_argument("--minutes", type=positive_float,
+                   help="time budget of the multi-task stage (last block + heads; default "
+                   f"{DemoConfig.minutes:g}, 7 from scratch)")
+    p.add_argument("--backbone-lr", type=positive_float, default=DemoConfig.backbone_lr,
+                   help="learning rate of the base's last block (default "
+                   f"{DemoConfig.backbone_lr:g}; the heads use 1e-3)")
     p.add_argument("--n", type=positive_int, default=6000, help="SynthWorld places to render")
     p.add_argument("--seed", type=int, default=0, help="data and training seed")
     p.add_argument("--size", type=int, default=64, help="view size in px (default 64)")
     p.add_argument("--data", default="data/synthworld-demo",
                    help="where the rendered dataset goes (reused when it matches)")
     p.add_argument("--workers", type=positive_int, default=2, help="render processes")
-    p.add_argument("--patch", type=positive_int, default=16, help="ViT patch size (default 16)")
-    p.add_argument("--pretrain-minutes", type=nonneg_float, default=DemoConfig.pretrain_minutes,
-                   help="contrastive caption pretraining before the multi-task stage (default "
-                   f"{DemoConfig.pretrain_minutes:g}; 0 skips it)")
+    p.add_argument("--patch", type=positive_int, default=16,
+                   help="from scratch: ViT patch size (default 16)")
+    p.add_argument("--pretrain-minutes", type=nonneg_float,
+                   help="from scratch: contrastive caption pretraining before the multi-task "
+                   "stage (default 3; 0 skips it)")
     p.add_argument("--pretrain-panorama", action="store_true",
-                   help="pair each caption with the mean of its place's 4 views (64 places a "
-                   "step) instead of with one view")
+                   help="from scratch: pair each caption with the mean of its place's 4 views "
+                   "(64 places a step) instead of with one view")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)
