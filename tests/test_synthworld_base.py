@@ -207,3 +207,24 @@ def test_exported_tower_loads_as_weights_and_starts_the_demo(base_run, tmp_path)
         train_demo(replace(cfg, size=32))
     with pytest.raises(UserError, match="--pretrain-minutes"):
         train_demo(replace(cfg, pretrain_minutes=1.0))
+
+
+@pytest.mark.slow
+def test_zero_shot_and_export_commands(base_run, tmp_path, capsys):
+    from bot.cli import main
+
+    cfg, _, done = base_run
+    rc = main(["synthworld", "zero-shot", "--clip", str(done.out / "base-clip.pt"),
+               "--data", str(cfg.data_dir / "all" / "data.csv"), "--base-data",
+               str(cfg.data_dir), "--limit", "6"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "24 views of 6 places" in out and "chance" in out, out
+    assert main(["synthworld", "zero-shot", "--clip", str(done.out / "checkpoint-last.pt"),
+                 "--data", str(cfg.data_dir / "all" / "data.csv")]) == 2
+    assert "not a finished SynthWorld CLIP base" in capsys.readouterr().err
+    assert main(["synthworld", "export-base", "--run", str(tmp_path), "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "finish `pigeon synthworld pretrain-base` first" in capsys.readouterr().err
+    assert main(["synthworld", "export-base", "--run", str(done.out), "--out",
+                 str(tmp_path / "x")]) == 0
+    assert (tmp_path / "x" / "base-visual.pt").is_file()

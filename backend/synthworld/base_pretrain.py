@@ -131,17 +131,21 @@ class Captioner:
         return self.tok([self.text(int(j), epoch) for j in idx], context_length=self.ctx)
 
 
-def _evaluate(clip: Any, mc: dict[str, Any], data: Any, captioner: Captioner) -> dict[str, Any]:
-    """Zero-shot country accuracy on the validation places' views (see ``zero_shot``)."""
+def _evaluate(clip: Any, mc: dict[str, Any], data: Any, captioner: Captioner,
+              views: np.ndarray | None = None, countries: list[str] | None = None,
+              ) -> dict[str, Any]:
+    """Zero-shot country accuracy (see ``zero_shot``) of ``views`` (``[N, 4, H, W, 3]``) with
+    their places' ``countries``; default the validation places. The countries to choose
+    from are those of the training places, named by one caption of each."""
     from backend.synthworld.zero_shot import zero_shot_country
 
-    val = data.val_idx
-    views = np.asarray(data.views[val]).reshape(-1, *data.views.shape[2:])
-    labels = [c for c in data.countries(val) for _ in range(4)]
+    if views is None:
+        views, countries = np.asarray(data.views[data.val_idx]), data.countries(data.val_idx)
+    labels = [c for c in countries for _ in range(views.shape[1])]
     # one caption per training place (its first view, epoch 0) names the countries
     train_caps = [captioner.text(4 * j, 0) for j in range(len(data.train_idx))]
-    return zero_shot_country(clip, mc, views, labels, data.countries(data.train_idx),
-                             train_caps, seed=captioner.seed)
+    return zero_shot_country(clip, mc, views.reshape(-1, *views.shape[2:]), labels,
+                             data.countries(data.train_idx), train_caps, seed=captioner.seed)
 
 
 def pretrain_base(cfg: BaseConfig) -> BaseResult:

@@ -98,6 +98,50 @@ def _cmd_pretrain_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_base(args: argparse.Namespace) -> int:
+    from backend.synthworld.base_tower import export_base
+
+    path = export_base(Path(args.run), Path(args.out))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and the run's record beside it")
+    return 0
+
+
+def _cmd_zero_shot(args: argparse.Namespace) -> int:
+    from backend.synthworld.base_zero_shot import zero_shot_on_dataset
+
+    report = zero_shot_on_dataset(Path(args.clip), Path(args.data), Path(args.base_data),
+                                  limit=args.limit)
+    print(f"{args.data}: {report['n']} views of {report['n'] // 4} places, "
+          f"{report['classes']} countries (those of the base's training places)")
+    print(f"  template \"A Street View photo in <country>.\"  {100 * report['template_top1']:5.1f} %")
+    print(f"  32 training captions per country          {100 * report['captions_top1']:5.1f} %")
+    print(f"  most common country ({report['majority_country']})"
+          f"{100 * report['majority_top1']:>{33 - len(report['majority_country'])}.1f} %")
+    print(f"  chance                                    {100 * report['chance_top1']:5.1f} %")
+    return 0
+
+
+def _add_base_tools(inner: argparse._SubParsersAction) -> None:
+    p = add_command(inner, "export-base", help="write the base's image tower (fp16) and its "
+                    "record into a folder (what the repository carries)",
+                    example="pigeon synthworld export-base --run data/synthworld-base/run "
+                    "--out bundles/synthworld-base")
+    p.add_argument("--run", required=True, help="a finished pretrain-base run folder")
+    p.add_argument("--out", default="bundles/synthworld-base", help="output folder")
+    p.set_defaults(func=_cmd_export_base)
+    p = add_command(inner, "zero-shot", help="zero-shot country accuracy of a base CLIP "
+                    "(both towers) on a dataset's places, against chance and the most common "
+                    "country", example="pigeon synthworld zero-shot --clip "
+                    "data/synthworld-base/run/base-clip.pt --data "
+                    "data/synthworld-demo/split/test.csv")
+    p.add_argument("--clip", required=True, help="base-clip.pt (pigeon-openclip/1)")
+    p.add_argument("--data", required=True, help="dataset CSV with 4 views a place")
+    p.add_argument("--base-data", default="data/synthworld-base",
+                   help="the base's data folder (its training places name the countries)")
+    p.add_argument("--limit", type=positive_int, help="first N places only")
+    p.set_defaults(func=_cmd_zero_shot)
+
+
 def _add_pretrain_base(inner: argparse._SubParsersAction) -> None:
     from backend.synthworld.base_pretrain import BaseConfig
 
@@ -193,3 +237,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="torch threads (default 1: fastest on a busy 2-core machine)")
     p.set_defaults(func=_cmd_train_demo)
     _add_pretrain_base(inner)
+    _add_base_tools(inner)
