@@ -3,6 +3,7 @@ a real tiny run (tiny backbone, real training, bundles, refinement index, evalua
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
 import json
@@ -144,6 +145,36 @@ def test_real_tiny_ladder(tmp_path: Path, capsys: pytest.CaptureFixture,
     table = (out / "ladder.txt").read_text()
     assert "Table 1" in table and "CLIP base" in table and "skipped: + contrastive" in table
     assert "1 km" in table and "median km" in table
+    # what refinement gives over the base, place by place, from the two rungs' own reports
+    pair = doc["paired_score_differences"]
+    assert [p["rung"].split(" (")[0] for p in pair] == ["+ refinement"]
+    assert pair[0]["previous"].startswith("CLIP base") and pair[0]["n"] == 6
+
+    def scores(name: str) -> dict[str, float]:
+        with open(Path(rungs[name]["folder"]) / "report" / "predictions.csv") as fh:
+            return {r["id"]: float(r["score"]) for r in csv.DictReader(fh)}
+
+    a, b = scores("+ refinement"), scores("CLIP base")
+    assert pair[0]["diff"] == pytest.approx(np.mean([a[k] - b[k] for k in a]))
+    assert pair[0]["low"] <= pair[0]["diff"] <= pair[0]["high"]
+    assert "Paired score difference" in table and "Paired score difference" in text
+
+
+def test_consecutive_differences_skip_rungs_that_did_not_run() -> None:
+    from types import SimpleNamespace
+
+    from backend.eval.ladder_paired import consecutive_differences, format_differences
+
+    a = SimpleNamespace(label="a", scores={"p1": 100.0, "p2": 200.0})
+    skipped = SimpleNamespace(label="b", scores=None)
+    c = SimpleNamespace(label="c", scores={"p1": 150.0, "p2": 260.0})
+    d = SimpleNamespace(label="d", scores={"p1": 1.0, "p3": 2.0})
+    rows = consecutive_differences([a, skipped, c, d], n_boot=50)
+    assert rows[0]["rung"] == "c" and rows[0]["previous"] == "a"
+    assert rows[0]["diff"] == pytest.approx(55.0)
+    assert rows[1]["rung"] == "d" and "different items" in rows[1]["error"]
+    text = format_differences(rows)
+    assert "+55" in text and "not comparable" in text
 
 
 def test_ablate_cli_needs_paths(capsys: pytest.CaptureFixture) -> None:

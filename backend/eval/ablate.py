@@ -69,6 +69,8 @@ class RungResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     folder: str = ""
+    scores: dict[str, float] | None = None
+    """Per test place: id -> GeoGuessr score (the paired differences between rungs)."""
 
     @property
     def label(self) -> str:
@@ -263,7 +265,9 @@ class LadderRunner:
         meta = eval_metadata(test, preds, model=bundle_summary(bundle_dir),
                              params={"rung": dataclasses.asdict(rung), "notes": notes})
         write_reports(folder / "report", preds, report, meta=meta, plots=True)
-        return RungResult(index, rung, report=report, notes=notes,
+        scores = {loc.id: float(s) for loc, s in zip(preds.locations, report.items["score"],
+                                                       strict=True)}
+        return RungResult(index, rung, report=report, notes=notes, scores=scores,
                           seconds=time.perf_counter() - t0, folder=str(folder))
 
     def _build_index(self, backbone: Any, cells: Any, folder: Path, rung: Rung,
@@ -311,8 +315,10 @@ class LadderRunner:
         return results
 
 
-def format_tables(results: Sequence[RungResult]) -> str:
-    """Table 1 (the paper's ladder) and Table 2 (ours) in the paper's column shape."""
+def format_tables(results: Sequence[RungResult], paired: Sequence[dict[str, Any]] = ()) -> str:
+    """Table 1 (the paper's ladder) and Table 2 (ours) in the paper's column shape, then the
+    paired differences between consecutive rungs when given."""
+    from backend.eval.ladder_paired import format_differences
     from backend.eval.metrics import format_ladder
 
     parts = []
@@ -328,11 +334,16 @@ def format_tables(results: Sequence[RungResult]) -> str:
         text = format_ladder(ran) if ran else "(no rung of this table ran)"
         skipped = [f"  skipped: {r.rung.name}: {r.skipped}" for r in rows if r.skipped]
         parts.append("\n".join([title, text, *skipped]))
+    if paired:
+        parts.append(format_differences(paired))
     return "\n\n".join(parts)
 
 
 def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> Path:
     """Write ``ladder.json`` and ``ladder.txt`` into ``settings.out``; returns the JSON path."""
+    from backend.eval.ladder_paired import consecutive_differences
+
+    paired = consecutive_differences(results, n_boot=settings.n_boot, seed=settings.seed)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"format": ABLATION_FORMAT, "made_by": "pigeon ablate (backend.eval.ablate)",
@@ -342,9 +353,10 @@ def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> P
                       "skipped": r.skipped, "notes": r.notes, "seconds": round(r.seconds, 2),
                       "folder": r.folder,
                       "metrics": r.report.to_dict() if r.report is not None else None}
-                     for r in results]}
+                     for r in results],
+           "paired_score_differences": paired}
     (out / "ladder.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (out / "ladder.txt").write_text(format_tables(results) + "\n", encoding="utf-8")
+    (out / "ladder.txt").write_text(format_tables(results, paired) + "\n", encoding="utf-8")
     return out / "ladder.json"
 
 
@@ -372,6 +384,6 @@ def run_ablate_command(args: Any) -> int:
         print("note: no --weights: the base backbone is randomly initialised")
     results = LadderRunner(s).run(rungs)
     path = write_ladder(results, s)
-    print(format_tables(results))
+    print(path.with_suffix(".txt").read_text(encoding="utf-8"), end="")
     print(f"wrote {path} and {path.with_suffix('.txt')}")
     return 0 if any(r.report is not None for r in results) else 1
