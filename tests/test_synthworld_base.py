@@ -18,6 +18,8 @@ import torch
 from backend.cliutil import UserError
 
 TESTS = Path(__file__).resolve().parent
+PROBE_MARGIN = 0.10
+"""Measured when the base was committed: see test_committed_base_knows_countries..."""
 
 
 def _assets():
@@ -228,3 +230,62 @@ def test_zero_shot_and_export_commands(base_run, tmp_path, capsys):
     assert main(["synthworld", "export-base", "--run", str(done.out), "--out",
                  str(tmp_path / "x")]) == 0
     assert (tmp_path / "x" / "base-visual.pt").is_file()
+
+
+def test_committed_base_says_how_it_was_made():
+    """The repository's base carries its record: the data rule it obeyed, budget, curves."""
+    from backend.synthworld.base_places import BASE_MIN_KM, BASE_SEED, RESERVED
+    from backend.synthworld.base_tower import load_base_tower
+
+    tower = load_base_tower()
+    rec = tower.record
+    places = rec["data"]["places"]
+    assert places["seed"] == BASE_SEED and places["min_km"] >= BASE_MIN_KM
+    assert places["closest_reserved_km"] >= BASE_MIN_KM
+    # it kept away from every dataset reserved today
+    kept = {(r["n"], r["seed"], tuple(r["countries"]) if r["countries"] else None)
+            for r in places["reserved"]}
+    assert {(r.n, r.seed, r.countries) for r in RESERVED} <= kept
+    assert rec["budget"]["steps"] == rec["recipe"]["steps"] > 0
+    assert rec["curves"]["zero_shot"][0]["step"] == 0 and len(rec["curves"]["zero_shot"]) > 2
+    assert tower.config_name == "synthworld-base"
+    assert all(v.dtype == torch.float32 for v in tower.state.values())
+
+
+@pytest.mark.slow
+def test_committed_base_knows_countries_a_random_tower_does_not(tmp_path):
+    """A linear probe on frozen embeddings of places the base never saw (a reserved stream):
+    the base's image tower must carry far more country information than random weights."""
+    _assets()
+    from sklearn.linear_model import LogisticRegression
+
+    from backend.eval.datasets import load_dataset
+    from backend.model.backbone import build_backbone
+    from backend.synthworld.base_places import RESERVED
+    from backend.synthworld.base_tower import load_base_tower
+    from backend.synthworld.make_dataset import make_dataset
+    from backend.synthworld.train_demo import embed_panoramas, load_views
+
+    probe = next(r for r in RESERVED if r.name.startswith("tests/test_synthworld_base.py"))
+    ds = load_dataset(make_dataset(probe.n, tmp_path / "probe", seed=probe.seed, size=64,
+                                   workers=1))
+    views = load_views(ds, 64, "probe views")
+    country = np.array([loc.extra.get("country", "") for loc in ds])
+    train, test = np.arange(len(ds)) % 3 != 0, np.arange(len(ds)) % 3 == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        acc = {}
+        for name, bb in (("base", load_base_tower().backbone()),
+                         ("random", build_backbone("synthworld-base", seed=0))):
+            emb = embed_panoramas(bb, views)
+            emb = (emb - emb[train].mean(0)) / (emb[train].std(0) + 1e-6)
+            clf = LogisticRegression(max_iter=2000, C=0.5).fit(emb[train], country[train])
+            acc[name] = float((clf.predict(emb[test]) == country[test]).mean())
+    finally:
+        torch.set_num_threads(threads)
+    values, counts = np.unique(country[train], return_counts=True)
+    majority = float((country[test] == values[counts.argmax()]).mean())
+    print(f"country from a linear probe: base {acc['base']:.3f}, random tower "
+          f"{acc['random']:.3f}, most common country {majority:.3f}")
+    assert acc["base"] > acc["random"] + PROBE_MARGIN and acc["base"] > majority + PROBE_MARGIN

@@ -113,11 +113,12 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
                                   limit=args.limit)
     print(f"{args.data}: {report['n']} views of {report['n'] // 4} places, "
           f"{report['classes']} countries (those of the base's training places)")
-    print(f"  template \"A Street View photo in <country>.\"  {100 * report['template_top1']:5.1f} %")
-    print(f"  32 training captions per country          {100 * report['captions_top1']:5.1f} %")
-    print(f"  most common country ({report['majority_country']})"
-          f"{100 * report['majority_top1']:>{33 - len(report['majority_country'])}.1f} %")
-    print(f"  chance                                    {100 * report['chance_top1']:5.1f} %")
+    rows = [('template "A Street View photo in <country>."', report["template_top1"]),
+            ("32 training captions per country", report["captions_top1"]),
+            (f"most common country ({report['majority_country']})", report["majority_top1"]),
+            ("chance", report["chance_top1"])]
+    for label, value in rows:
+        print(f"  {label:<46} {100 * value:5.1f} %")
     return 0
 
 
