@@ -82,7 +82,10 @@ def test_serving_a_bundle_that_references_a_tag_fails_fast(tmp_path):
     heads = PigeonHeads(HeadsConfig(embedding_dim=bb.embedding_dim, num_cells=len(cells)))
     save_bundle(tmp_path / "b", backbone=bb, heads=heads, geocells=cells,
                 weights={"kind": "pretrained", "tag": "openai"})
-    Image.new("RGB", (64, 64), (90, 120, 60)).save(tmp_path / "v.jpg")
+    import numpy as np
+    # a textured view: a one-colour one is refused before the model loads
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "v.jpg")
     env = offline_env(tmp_path, how="env")
     for args in (["predict", str(tmp_path / "v.jpg"), "--model", str(tmp_path / "b")],
                  ["serve", "--model", str(tmp_path / "b"), "--port", "0", "--no-db"]):
