@@ -2,7 +2,7 @@
 
 Reads two ``predictions.csv`` files written by ``pigeon eval --out DIR`` (one row per test
 item, keyed by ``id``), takes ``A - B`` of a column per item, and gives the mean difference
-with a 95 % percentile-bootstrap interval over items (``backend.eval.bootstrap``). Pairing
+with a 95 % percentile-bootstrap interval over items (``backend.eval.paired``). Pairing
 removes the spread between test places, so small differences between two models show.
 
 Usage::
@@ -33,21 +33,11 @@ def read_column(path: str | Path, column: str) -> dict[str, float]:
 
 def compare(a: dict[str, float], b: dict[str, float], *, n_boot: int = 10_000,
             seed: int = 0) -> dict[str, float]:
-    """Mean of ``a - b`` over the shared ids, with its 95 % bootstrap interval."""
-    import numpy as np
+    """Mean of ``a - b`` over the shared ids, with its 95 % bootstrap interval
+    (``backend.eval.paired.paired_difference``)."""
+    from backend.eval.paired import paired_difference
 
-    from backend.eval.bootstrap import bootstrap_intervals
-
-    if set(a) != set(b):
-        only = sorted(set(a) ^ set(b))
-        raise ValueError(f"the two files cover different items ({len(only)} differ, e.g. "
-                         f"{only[:3]}): evaluate both models on the same dataset")
-    ids = sorted(a)
-    diff = np.array([a[i] - b[i] for i in ids])
-    low, high = bootstrap_intervals({"diff": diff}, n_boot=n_boot, seed=seed)["diff"]
-    return {"n": len(ids), "mean_a": float(np.mean([a[i] for i in ids])),
-            "mean_b": float(np.mean([b[i] for i in ids])), "diff": float(diff.mean()),
-            "low": float(low), "high": float(high)}
+    return paired_difference(a, b, n_boot=n_boot, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:

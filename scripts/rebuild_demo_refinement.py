@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = DemoConfig(out=args.bundle, minutes=c["minutes"], n_places=c["n_places"],
                      seed=c["seed"], size=c["size"], data_dir=args.data, patch=c["patch"],
                      pretrain_minutes=c["pretrain_minutes"], test_frac=c["test_frac"],
-                     val_frac=c["val_frac"], min_km=c["min_km"])
+                     val_frac=c["val_frac"], min_km=c["min_km"],
+                     base=Path(c["base"]) if c.get("base") else None,
+                     backbone_lr=c.get("backbone_lr", DemoConfig.backbone_lr))
     times = {}
     t = time.perf_counter()
     paths = prepare_data(cfg)

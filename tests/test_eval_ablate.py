@@ -3,6 +3,7 @@ a real tiny run (tiny backbone, real training, bundles, refinement index, evalua
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
 import json
@@ -144,6 +145,36 @@ def test_real_tiny_ladder(tmp_path: Path, capsys: pytest.CaptureFixture,
     table = (out / "ladder.txt").read_text()
     assert "Table 1" in table and "CLIP base" in table and "skipped: + contrastive" in table
     assert "1 km" in table and "median km" in table
+    # what refinement gives over the base, place by place, from the two rungs' own reports
+    pair = doc["paired_score_differences"]
+    assert [p["rung"].split(" (")[0] for p in pair] == ["+ refinement"]
+    assert pair[0]["previous"].startswith("CLIP base") and pair[0]["n"] == 6
+
+    def scores(name: str) -> dict[str, float]:
+        with open(Path(rungs[name]["folder"]) / "report" / "predictions.csv") as fh:
+            return {r["id"]: float(r["score"]) for r in csv.DictReader(fh)}
+
+    a, b = scores("+ refinement"), scores("CLIP base")
+    assert pair[0]["diff"] == pytest.approx(np.mean([a[k] - b[k] for k in a]))
+    assert pair[0]["low"] <= pair[0]["diff"] <= pair[0]["high"]
+    assert "Paired score difference" in table and "Paired score difference" in text
+
+
+def test_consecutive_differences_skip_rungs_that_did_not_run() -> None:
+    from types import SimpleNamespace
+
+    from backend.eval.ladder_paired import consecutive_differences, format_differences
+
+    a = SimpleNamespace(label="a", scores={"p1": 100.0, "p2": 200.0})
+    skipped = SimpleNamespace(label="b", scores=None)
+    c = SimpleNamespace(label="c", scores={"p1": 150.0, "p2": 260.0})
+    d = SimpleNamespace(label="d", scores={"p1": 1.0, "p3": 2.0})
+    rows = consecutive_differences([a, skipped, c, d], n_boot=50)
+    assert rows[0]["rung"] == "c" and rows[0]["previous"] == "a"
+    assert rows[0]["diff"] == pytest.approx(55.0)
+    assert rows[1]["rung"] == "d" and "different items" in rows[1]["error"]
+    text = format_differences(rows)
+    assert "+55" in text and "not comparable" in text
 
 
 def test_ablate_cli_needs_paths(capsys: pytest.CaptureFixture) -> None:
@@ -156,3 +187,56 @@ def test_ablate_cli_needs_paths(capsys: pytest.CaptureFixture) -> None:
     assert "9. + expected-score pin (ours)" in capsys.readouterr().out
     assert main(["ablate", "--train", "x.csv"]) == 2
     assert "--test, --out" in capsys.readouterr().err
+
+
+def test_ladder_resumes_and_reuses_the_model_for_the_pin_rung(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A second run of the same command reads back the finished rungs (nothing trains
+    again, same numbers); the pin-only rung evaluates the rung before's bundle; a folder
+    holding other settings is refused with what differs."""
+    pytest.importorskip("torch", reason="torch is needed to train the rungs")
+    from bot.cli import main
+
+    rng = np.random.default_rng(1)
+    train = _dataset(tmp_path, "train", 24, rng)
+    test = _dataset(tmp_path, "test", 6, rng)
+    out = tmp_path / "ladder"
+    argv = ["ablate", "--train", str(train), "--test", str(test), "--out", str(out),
+            "--only", "+ refinement,+ expected-score pin (ours)", "--epochs", "1",
+            "--without", "finetune,multitask,contrastive", "--batch-size", "8",
+            "--n-boot", "50", "--grid-bands", "6"]
+    assert main(argv) == 0, capsys.readouterr().out
+    first = json.loads((out / "ladder.json").read_text())
+    pin = first["rungs"][1]
+    assert pin["rung"]["pin"] == "expected" and "the model of 08-refinement" in pin["label"]
+    pin_folder = Path(pin["folder"])
+    assert not (pin_folder / "train").exists() and not (pin_folder / "bundle").exists()
+    assert (pin_folder / "report" / "predictions.csv").is_file()
+    trained = sorted(p.stat().st_mtime_ns for p in out.rglob("heads.pt"))
+    capsys.readouterr()
+
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.count("done in an earlier run") == 2, text
+    assert sorted(p.stat().st_mtime_ns for p in out.rglob("heads.pt")) == trained
+    second = json.loads((out / "ladder.json").read_text())
+    for a, b in zip(first["rungs"], second["rungs"], strict=True):
+        assert a["label"] == b["label"] and a["metrics"] == b["metrics"]
+        assert b["seconds"] == pytest.approx(a["seconds"], abs=0.01)
+    for a, b in zip(first["paired_score_differences"], second["paired_score_differences"],
+                    strict=True):  # scores read back from predictions.csv (6 decimals)
+        assert a["rung"] == b["rung"] and a["n"] == b["n"]
+        for key in ("mean_a", "mean_b", "diff", "low", "high"):
+            assert b[key] == pytest.approx(a[key], abs=1e-3)
+
+    # a report of another configuration is not taken for this rung's
+    summary = pin_folder / "report" / "summary.json"
+    doc = json.loads(summary.read_text())
+    doc["params"]["rung"]["pin"] = "argmax"
+    summary.write_text(json.dumps(doc))
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("done in an earlier run") == 1
+
+    assert main([*argv[:-4], "--n-boot", "60", "--grid-bands", "6"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "n_boot: 50 then, 60 now" in err

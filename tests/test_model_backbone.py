@@ -22,7 +22,7 @@ from backend.model.weights import list_weights, load_backbone, load_clip_model, 
 
 def test_registry_lists_shipped_configs_and_registers_with_open_clip():
     names = list_backbones()
-    assert {"pigeon-tiny", "ViT-B-32", "ViT-L-14-336"} <= set(names)
+    assert {"pigeon-tiny", "synthworld-base", "ViT-B-32", "ViT-L-14-336"} <= set(names)
     assert DEFAULT_BACKBONE == "ViT-L-14-336" and TINY_BACKBONE in names
     import open_clip
     register_configs()
@@ -32,7 +32,7 @@ def test_registry_lists_shipped_configs_and_registers_with_open_clip():
         get_backbone_config("nope")
 
 
-@pytest.mark.parametrize("name", ["pigeon-tiny", "ViT-B-32"])
+@pytest.mark.parametrize("name", ["pigeon-tiny", "synthworld-base", "ViT-B-32"])
 @pytest.mark.parametrize("kind", ["mean_hidden", "pooled"])
 def test_config_forward_backward_real(name, kind):
     torch.manual_seed(0)

@@ -22,6 +22,9 @@ from backend.core.geodesy import haversine_km
 from backend.core.scoring import geoguessr_score
 
 N_PLACES = 600
+SEED = 11
+"""The sampler seed of these places (``backend.synthworld.base_places.RESERVED`` keeps the
+SynthWorld CLIP base away from them)."""
 SIZE = 32
 COUNTRIES = ("FI", "ES", "BR", "AU", "JP", "ZA", "TH", "US")
 STEPS = 400
@@ -36,14 +39,14 @@ def world():
         from backend.synthworld.scene_builder import SceneBuilder
 
         builder = SceneBuilder.default()
-        lat, lng = sample_points(N_PLACES, 11, countries=COUNTRIES)
+        lat, lng = sample_points(N_PLACES, SEED, countries=COUNTRIES)
     except (UserError, OSError) as exc:  # AssetsMissing: say why
         pytest.skip(f"geographic assets unavailable ({exc}); run `make setup`")
     from backend.synthworld.make_dataset import place_seed
     from backend.synthworld.render import render_panorama
 
     months = np.random.default_rng(1).integers(1, 13, N_PLACES)
-    scenes = builder.build(lat, lng, months, [place_seed(11, i) for i in range(N_PLACES)])
+    scenes = builder.build(lat, lng, months, [place_seed(SEED, i) for i in range(N_PLACES)])
     views = np.stack([np.stack(render_panorama(s, SIZE, supersample=1)) for s in scenes])
     return np.asarray(lat), np.asarray(lng), months, views
 

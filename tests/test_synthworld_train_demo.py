@@ -1,4 +1,5 @@
-"""``train_demo`` end to end on a tiny budget: a loadable bundle, its recipe, metrics, arena places.
+"""``train_demo`` from scratch end to end on a tiny budget: a loadable bundle, its recipe, metrics,
+arena places (the recipe from a base: ``test_synthworld_base.py``).
 
 Needs the geographic assets (``make setup``); about half a minute on two cores.
 """
@@ -12,6 +13,10 @@ import pytest
 
 from backend.cliutil import UserError
 
+N_PLACES = 240
+SEED = 3
+"""This test's places (``backend.synthworld.base_places.RESERVED`` keeps the base away)."""
+
 
 @pytest.mark.slow
 def test_train_demo_writes_a_working_bundle(tmp_path):
@@ -24,16 +29,16 @@ def test_train_demo_writes_a_working_bundle(tmp_path):
     from backend.model.bundle import load_bundle
     from backend.synthworld.train_demo import DemoConfig, train_demo
 
-    cfg = DemoConfig(out=tmp_path / "bundle", minutes=0.1, pretrain_minutes=0.05, n_places=240,
-                     seed=3, size=32, patch=16, data_dir=tmp_path / "data", workers=1,
-                     arena_places=5, n_boot=20)
+    cfg = DemoConfig(out=tmp_path / "bundle", base=None, minutes=0.1, pretrain_minutes=0.05,
+                     n_places=N_PLACES, seed=SEED, size=32, patch=16,
+                     data_dir=tmp_path / "data", workers=1, arena_places=5, n_boot=20)
     result = train_demo(cfg)
     bundle = load_bundle(result.bundle)
     assert bundle.num_cells >= 2
     recipe = (result.bundle / "RECIPE.md").read_text()
     assert "best constant guess" in recipe and "demo bundle (PIGEON pipeline)" in recipe
     record = json.loads((result.bundle / "demo_metrics.json").read_text())
-    assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == 240
+    assert record["train"]["steps"] >= 1 and record["dataset"]["n_places"] == N_PLACES
     # the contrastive stage ran, was checked zero-shot, and left both towers for the ladder
     pre = record["pretrain"]
     assert pre["steps"] >= 1 and pre["zero_shot_classes"] >= 2
@@ -65,4 +70,12 @@ def test_train_demo_rejects_bad_settings(tmp_path):
     with pytest.raises(UserError, match="--n"):
         train_demo(DemoConfig(out=tmp_path / "b", n_places=10, data_dir=tmp_path / "d"))
     with pytest.raises(UserError, match="patch"):
-        train_demo(DemoConfig(out=tmp_path / "b", size=40, patch=16, data_dir=tmp_path / "d"))
+        train_demo(DemoConfig(out=tmp_path / "b", base=None, size=40, patch=16,
+                              data_dir=tmp_path / "d"))
+    with pytest.raises(UserError, match="no SynthWorld CLIP base at .*pretrain-base"):
+        train_demo(DemoConfig(out=tmp_path / "b", base=tmp_path / "none.pt",
+                              data_dir=tmp_path / "d"))
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="cannot read .*junk.pt"):
+        train_demo(DemoConfig(out=tmp_path / "b", base=tmp_path / "junk.pt",
+                              data_dir=tmp_path / "d"))

@@ -17,8 +17,16 @@ the test set (cut to the rung's number of views). A rung that cannot run (e.g. n
 contrastive weights, a missing module) is shown as skipped with the reason; the rungs after
 an unavailable idea run without it and say so in their name. Nothing is left out silently.
 
-Outputs under ``--out``: ``NN-<rung>/`` (training run, bundle, eval report), ``_cache/``
-(embeddings, cells), ``ladder.json`` (format ``pigeon-ablation/1``) and ``ladder.txt``.
+A rung that changes only the pin (Table 2's expected-score pin) evaluates the bundle of the
+rung before it: the same model, another pin; its label says whose model it is.
+
+Outputs under ``--out``: ``settings.json``, ``NN-<rung>/`` (training run, bundle, eval
+report, ``rung.json``), ``_cache/`` (embeddings, cells, pretraining), ``ladder.json``
+(format ``pigeon-ablation/1``) and ``ladder.txt``.
+
+Resumable: run the same command again after a kill and the rungs whose reports were written
+are read back instead of trained again (a folder holding a run with other settings is
+refused); the contrastive pretraining of an earlier run is reused too.
 
 Usage::
 
@@ -69,6 +77,8 @@ class RungResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     folder: str = ""
+    scores: dict[str, float] | None = None
+    """Per test place: id -> GeoGuessr score (the paired differences between rungs)."""
 
     @property
     def label(self) -> str:
@@ -113,6 +123,9 @@ class LadderRunner:
         self._cells: dict[bool, tuple[Any, Path]] = {}
         self._backbones: dict[bool, tuple[Any, str | None]] = {}
         self._emb: dict[tuple[bool, int], Path] = {}
+        self._last_model: tuple[Rung, Path] | None = None
+        """The last rung's effective configuration and bundle (a rung that changes only
+        the pin evaluates that bundle again instead of training the same model twice)."""
 
     # -- shared artifacts ---------------------------------------------------------------------
     def cells(self, semantic: bool) -> tuple[Any, Path]:
@@ -195,10 +208,15 @@ class LadderRunner:
             from backend.model.pretrain import main as fn
         out = self.cache / "pretrain"
         argv = self.pretrain_argv(out)
+        record = out / "ablate-argv.json"
+        if (out / "clip.pt").is_file() and record.is_file() and \
+                json.loads(record.read_text(encoding="utf-8")) == argv:
+            return str(out / "clip.pt")  # an earlier run of this ladder pretrained it
         rc = fn(argv)
         if rc or not (out / "clip.pt").is_file():
             raise UserError(f"contrastive pretraining failed (exit {rc}) with: "
                             f"{' '.join(argv)}; or give --contrastive-weights")
+        record.write_text(json.dumps(argv) + "\n", encoding="utf-8")
         return str(out / "clip.pt")
 
     def _train(self, argv: list[str]) -> None:
@@ -214,22 +232,17 @@ class LadderRunner:
         """Train, bundle, index (refinement rungs) and evaluate one rung."""
         import torch
 
-        from backend.eval.evaluate import (
-            default_aux_truth,
-            default_country_lookup,
-            eval_metadata,
-            evaluate_predictions,
-            predict_dataset,
-            write_reports,
-        )
         from backend.model.backbone import backbone_from_state
-        from backend.model.bundle import bundle_summary, load_bundle, save_bundle
+        from backend.model.bundle import save_bundle
         from backend.model.heads import heads_from_state
-        from backend.predict.predictor import Predictor
 
         t0 = time.perf_counter()
         folder = self.out / f"{index:02d}-{_slug(rung.name)}"
         folder.mkdir(parents=True, exist_ok=True)
+        same_model = self._same_model(rung)
+        if same_model is not None:
+            notes = [*notes, f"the model of {same_model.parent.name}"]
+            return self._evaluate(index, rung, notes, folder, same_model, t0)
         cells, cells_path = self.cells(rung.semantic_cells)
         base, source = self.backbone(rung.contrastive)
         emb = None if rung.finetune else self.embeddings(base, rung.contrastive, rung.views)
@@ -251,6 +264,32 @@ class LadderRunner:
                                        "test": self.test.describe()},
                                  parameters={"ablation_rung": dataclasses.asdict(rung),
                                              "notes": notes, "train_argv_dir": str(run_dir)})
+        self._last_model = (rung, bundle_dir)
+        return self._evaluate(index, rung, notes, folder, bundle_dir, t0)
+
+    def _same_model(self, rung: Rung) -> Path | None:
+        """The bundle of the rung before when this rung differs from it only in the pin."""
+        if self._last_model is None:
+            return None
+        last, bundle_dir = self._last_model
+        if dataclasses.replace(last, name=rung.name, table=rung.table, pin=rung.pin) != rung:
+            return None
+        return bundle_dir if (bundle_dir / "bundle.json").is_file() else None
+
+    def _evaluate(self, index: int, rung: Rung, notes: list[str], folder: Path,
+                  bundle_dir: Path, t0: float) -> RungResult:
+        """Evaluate a rung's bundle on the test places and write its report."""
+        from backend.eval.evaluate import (
+            default_aux_truth,
+            default_country_lookup,
+            eval_metadata,
+            evaluate_predictions,
+            predict_dataset,
+            write_reports,
+        )
+        from backend.model.bundle import bundle_summary, load_bundle
+        from backend.predict.predictor import Predictor
+
         bundle = load_bundle(bundle_dir, device=self.s.device)
         predictor = Predictor(bundle, index="bundle" if rung.refinement else None)
         test = with_views(self.test, rung.views)
@@ -263,7 +302,9 @@ class LadderRunner:
         meta = eval_metadata(test, preds, model=bundle_summary(bundle_dir),
                              params={"rung": dataclasses.asdict(rung), "notes": notes})
         write_reports(folder / "report", preds, report, meta=meta, plots=True)
-        return RungResult(index, rung, report=report, notes=notes,
+        scores = {loc.id: float(s) for loc, s in zip(preds.locations, report.items["score"],
+                                                       strict=True)}
+        return RungResult(index, rung, report=report, notes=notes, scores=scores,
                           seconds=time.perf_counter() - t0, folder=str(folder))
 
     def _build_index(self, backbone: Any, cells: Any, folder: Path, rung: Rung,
@@ -285,6 +326,7 @@ class LadderRunner:
     def run(self, rungs: Sequence[Rung]) -> list[RungResult]:
         """Run the rungs in order; an idea that cannot run is skipped (with its reason) and
         the later rungs go on without it, saying so."""
+        check_settings(self.out, self.s)
         results: list[RungResult] = []
         dropped: dict[str, str] = {idea: "left out by --without" for idea in self.s.without}
         for rung in rungs:
@@ -298,8 +340,19 @@ class LadderRunner:
             if own in dropped:
                 results.append(RungResult(i, rung, skipped=dropped[own]))
                 continue
+            earlier = finished_rung(self.out, i, effective, notes)
+            if earlier is not None:
+                results.append(earlier)
+                if (Path(earlier.folder) / "bundle" / "bundle.json").is_file():
+                    self._last_model = (effective, Path(earlier.folder) / "bundle")
+                print(f"[{i}/{len(LADDER)}] {earlier.label}: done in an earlier run "
+                      f"({earlier.folder})", flush=True)
+                continue
             try:
                 results.append(self.run_rung(i, effective, notes))
+                done = results[-1]
+                (Path(done.folder) / RUNG_FILE).write_text(
+                    json.dumps({"seconds": round(done.seconds, 2)}) + "\n", encoding="utf-8")
             except (UserError, ImportError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if own:
@@ -311,8 +364,77 @@ class LadderRunner:
         return results
 
 
-def format_tables(results: Sequence[RungResult]) -> str:
-    """Table 1 (the paper's ladder) and Table 2 (ours) in the paper's column shape."""
+SETTINGS_FILE = "settings.json"
+RUNG_FILE = "rung.json"
+
+
+def check_settings(out: Path, settings: AblationSettings) -> None:
+    """Record the run's settings in ``out/settings.json``; a folder that holds a run with
+    other settings is refused (its rungs would not be comparable with this run's).
+
+    Raises:
+        UserError: the settings that differ, and what to do.
+    """
+    path = Path(out) / SETTINGS_FILE
+    now = json.loads(json.dumps(dataclasses.asdict(settings)))  # tuples as JSON lists
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path} is unreadable ({exc}); remove it to start the ladder "
+                            "again in this folder") from None
+        differ = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k)
+                        and k != "out")
+        if differ:
+            said = "; ".join(f"{k}: {before.get(k)!r} then, {now.get(k)!r} now" for k in differ)
+            raise UserError(f"{out} holds a ladder run with other settings ({said}); give "
+                            "another --out, or the same settings to go on with that run")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(now, indent=2) + "\n", encoding="utf-8")
+
+
+def finished_rung(out: Path, index: int, rung: Rung, notes: list[str]) -> RungResult | None:
+    """The result of a rung that an earlier run of the same ladder finished (its report
+    says the same configuration and notes), read back from its report; None otherwise."""
+    import csv
+
+    from backend.eval.metrics import Metric, MetricReport
+
+    folder = Path(out) / f"{index:02d}-{_slug(rung.name)}"
+    summary, preds = folder / "report" / "summary.json", folder / "report" / "predictions.csv"
+    if not (summary.is_file() and preds.is_file()):
+        return None
+    try:
+        doc = json.loads(summary.read_text(encoding="utf-8"))
+        params = doc["params"]
+        if params.get("rung") != dataclasses.asdict(rung):
+            return None
+        said = list(params.get("notes") or [])
+        if said[:len(notes)] != notes:
+            return None
+        m = doc["metrics"]
+        report = MetricReport(
+            metrics={k: Metric(**{kk: (float("nan") if vv is None else vv)
+                                  for kk, vv in v.items()}) for k, v in m["metrics"].items()},
+            n_items=int(m["n_items"]), params=dict(m.get("params") or {}))
+        with open(preds, newline="", encoding="utf-8") as fh:
+            scores = {row["id"]: float(row["score"]) for row in csv.DictReader(fh)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable or partial: the rung runs again
+    seconds = 0.0
+    if (folder / RUNG_FILE).is_file():
+        try:
+            seconds = float(json.loads((folder / RUNG_FILE).read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return RungResult(index, rung, report=report, notes=said, scores=scores,
+                      seconds=seconds, folder=str(folder))
+
+
+def format_tables(results: Sequence[RungResult], paired: Sequence[dict[str, Any]] = ()) -> str:
+    """Table 1 (the paper's ladder) and Table 2 (ours) in the paper's column shape, then the
+    paired differences between consecutive rungs when given."""
+    from backend.eval.ladder_paired import format_differences
     from backend.eval.metrics import format_ladder
 
     parts = []
@@ -328,11 +450,16 @@ def format_tables(results: Sequence[RungResult]) -> str:
         text = format_ladder(ran) if ran else "(no rung of this table ran)"
         skipped = [f"  skipped: {r.rung.name}: {r.skipped}" for r in rows if r.skipped]
         parts.append("\n".join([title, text, *skipped]))
+    if paired:
+        parts.append(format_differences(paired))
     return "\n\n".join(parts)
 
 
 def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> Path:
     """Write ``ladder.json`` and ``ladder.txt`` into ``settings.out``; returns the JSON path."""
+    from backend.eval.ladder_paired import consecutive_differences
+
+    paired = consecutive_differences(results, n_boot=settings.n_boot, seed=settings.seed)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"format": ABLATION_FORMAT, "made_by": "pigeon ablate (backend.eval.ablate)",
@@ -342,9 +469,10 @@ def write_ladder(results: Sequence[RungResult], settings: AblationSettings) -> P
                       "skipped": r.skipped, "notes": r.notes, "seconds": round(r.seconds, 2),
                       "folder": r.folder,
                       "metrics": r.report.to_dict() if r.report is not None else None}
-                     for r in results]}
+                     for r in results],
+           "paired_score_differences": paired}
     (out / "ladder.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (out / "ladder.txt").write_text(format_tables(results) + "\n", encoding="utf-8")
+    (out / "ladder.txt").write_text(format_tables(results, paired) + "\n", encoding="utf-8")
     return out / "ladder.json"
 
 
@@ -372,6 +500,6 @@ def run_ablate_command(args: Any) -> int:
         print("note: no --weights: the base backbone is randomly initialised")
     results = LadderRunner(s).run(rungs)
     path = write_ladder(results, s)
-    print(format_tables(results))
+    print(path.with_suffix(".txt").read_text(encoding="utf-8"), end="")
     print(f"wrote {path} and {path.with_suffix('.txt')}")
     return 0 if any(r.report is not None for r in results) else 1

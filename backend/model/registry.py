@@ -4,8 +4,10 @@ Each ``configs/<name>.json`` is an open_clip model config (``embed_dim``, ``visi
 ``text_cfg``, optional ``quick_gelu``). :func:`register_configs` adds the folder to open_clip's
 registry with ``open_clip.add_model_config`` so ``open_clip.create_model(name)`` knows them too.
 The real configs (``ViT-L-14-336``, ``ViT-L-14``, ``ViT-B-32``) are byte-for-byte open_clip's
-own, so registering them changes nothing for other users of open_clip; ``pigeon-tiny`` is
-ours (tests, the SynthWorld demo). ``ViT-L-14`` (224 px) is the frozen base under GeoCLIP.
+own, so registering them changes nothing for other users of open_clip; ``pigeon-tiny`` (tests)
+and ``synthworld-base`` (the SynthWorld CLIP base: image 64, patch 8, width 192, 6 layers;
+``pigeon synthworld pretrain-base``) are ours. ``ViT-L-14`` (224 px) is the frozen base under
+GeoCLIP.
 
 Usage::
 

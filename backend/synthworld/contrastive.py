@@ -60,6 +60,21 @@ def random_shift(x: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Ten
     return torch.stack([pad[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
 
 
+def caption_loss(img_f: torch.Tensor, txt_f: torch.Tensor, tokens: torch.Tensor,
+                 logit_scale: torch.Tensor) -> torch.Tensor:
+    """CLIP's symmetric cross-entropy over a batch of normalised image and text features.
+
+    Captions repeat (the four views of a place share most of theirs, and places near one
+    town share all of it): identical token rows in a batch are all positives, so each row's
+    target spreads evenly over them.
+    """
+    logits = logit_scale.exp() * img_f @ txt_f.t()
+    same = (tokens[:, None, :] == tokens[None, :, :]).all(-1).float()
+    target = same / same.sum(1, keepdim=True)
+    return 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() +
+                  torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
+
+
 def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Sequence[str], *,
                   minutes: float, batch_size: int = 128, lr: float = 1e-3,
                   weight_decay: float = 0.05, warmup_frac: float = 0.03, shift: int = 3,
@@ -127,13 +142,7 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
         img_f = F.normalize(model.encode_image(x, normalize=True).reshape(len(idx), k, -1)
                             .mean(1), dim=-1)
         txt_f = model.encode_text(tokens[cap], normalize=True)
-        logits = model.logit_scale.exp() * img_f @ txt_f.t()
-        # captions repeat (four views of a place share most of theirs): identical captions in
-        # a batch are all positives, so the targets spread over them
-        same = (tokens[cap][:, None, :] == tokens[cap][None, :, :]).all(-1).float()
-        target = same / same.sum(1, keepdim=True)
-        loss = 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() +
-                      torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
+        loss = caption_loss(img_f, txt_f, tokens[cap], model.logit_scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

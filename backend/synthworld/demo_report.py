@@ -98,8 +98,39 @@ def _pairing(params: dict[str, Any]) -> str:
             "places")
 
 
-def _pretrain_line(pre: dict[str, Any] | None) -> str:
+def _backbone_line(cfg: Any, record: dict[str, Any]) -> str:
+    """The recipe's bullet on the image tower: the base, or the tiny one from scratch."""
+    base = record.get("base")
+    if not base:
+        return f"""* Backbone: open_clip ViT from scratch — image {cfg.size}, patch {cfg.patch}, width 128, 4 layers,
+  head width 32 (`pigeon-tiny` with patch {cfg.patch}); embedding = mean of the last hidden states,
+  panorama = mean of the 4 views.
+"""
+    v = record["backbone_config"]["vision_cfg"]
+    b, z = base.get("budget") or {}, base.get("zero_shot_final") or {}
+    return f"""* Backbone: the SynthWorld CLIP base (`{base['config_name']}`: image {v['image_size']}, patch
+  {v['patch_size']}, width {v['width']}, {v['layers']} layers; `bundles/synthworld-base/RECIPE.md`): both towers
+  pretrained contrastively for {b.get('steps')} steps ({b.get('train_hours')} h of CPU) on captions of
+  {base.get('n_places')} SynthWorld places of its own, all at least {base['places']['min_km']} km from this
+  recipe's places (zero-shot country on its held-out views {100 * z.get('template_top1', float('nan')):.1f} %
+  vs {100 * z.get('majority_top1', float('nan')):.1f} % for the most common country); embedding =
+  mean of the last hidden states, panorama = mean of the 4 views.
+"""
+
+
+def _trained_line(tr: dict[str, Any]) -> str:
+    """Which weights the multi-task stage trained, at which learning rates."""
+    p = tr.get("params", {})
+    if p.get("trainable") == "last_block":
+        return (f"the base's last block (PIGEON's last-layer fine-tuning, AdamW lr "
+                f"{p['backbone_lr']:g}) and the heads (lr {p['lr']:g})")
+    return f"all layers, AdamW lr {p.get('lr', 1e-3):g}"
+
+
+def _pretrain_line(pre: dict[str, Any] | None, base: dict[str, Any] | None = None) -> str:
     """The recipe's bullet on the contrastive stage (or that it was skipped)."""
+    if base:
+        return ""
     if not pre:
         return ("* Contrastive pretraining: skipped (`--pretrain-minutes 0`); the tower starts "
                 "from random weights.\n")
@@ -140,6 +171,12 @@ def _rebuilt_line(r: dict[str, Any] | None) -> str:
             + ", ".join(f"{k} {v:.0f}" for k, v in r["seconds"].items()) + ".")
 
 
+def _mode_args(cfg: Any) -> str:
+    if cfg.base is None:
+        return f"--from-scratch --pretrain-minutes {cfg.pretrain_minutes}"
+    return f"--base {cfg.base} --backbone-lr {cfg.backbone_lr:g}"
+
+
 def write_recipe(cfg: Any, record: dict[str, Any], table: str) -> Path:
     """Write ``demo_metrics.json`` and ``RECIPE.md`` into the bundle."""
     out = Path(cfg.out)
@@ -159,7 +196,7 @@ Made by:
 {record['command'] or 'pigeon synthworld train-demo'}
 ```
 
-i.e. `pigeon synthworld train-demo --out {cfg.out} --pretrain-minutes {cfg.pretrain_minutes} \\
+i.e. `pigeon synthworld train-demo --out {cfg.out} {_mode_args(cfg)} \\
 --minutes {cfg.minutes} --n {cfg.n_places} --seed {cfg.seed} --size {cfg.size}` (code:
 `backend/synthworld/train_demo.py`).
 
@@ -169,11 +206,8 @@ i.e. `pigeon synthworld train-demo --out {cfg.out} --pretrain-minutes {cfg.pretr
   any training place). Same seed, same places and pixels.
 * Geocells: {record['geocells']['n']} semantic geocells (MIN {cfg.geocell_min}, MAX
   {cfg.geocell_max}, PIGEON's OPTICS settings) over Natural Earth admin-1.
-* Backbone: open_clip ViT from scratch — image {cfg.size}, patch {cfg.patch}, width 128, 4 layers,
-  head width 32 (`pigeon-tiny` with patch {cfg.patch}); embedding = mean of the last hidden states,
-  panorama = mean of the 4 views.
-{_pretrain_line(record.get("pretrain"))}* Multi-task training: PIGEON's loss (haversine label smoothing tau 75 km,
-  regressions x8, Köppen x2, month x1), all layers, AdamW lr 1e-3 wd 0.05, batch 128, cosine
+{_backbone_line(cfg, record)}{_pretrain_line(record.get("pretrain"), record.get("base"))}* Multi-task training: PIGEON's loss (haversine label smoothing tau 75 km,
+  regressions x8, Köppen x2, month x1), {_trained_line(tr)}, wd 0.05, batch 128, cosine
   over a {cfg.minutes}-minute wall-clock budget, +-3 px shifts, no flips: {tr['steps']} steps,
   {tr['images_seen']} views seen ({tr['epochs']} epochs) at {tr['images_per_s']} views/s,
   {cfg.threads} torch thread(s).

@@ -1,10 +1,11 @@
-"""Train a small vision tower from scratch on PIGEON's multi-task loss (the demo's main stage).
+"""Train a small vision tower on PIGEON's multi-task loss (the demo's main stage).
 
 Every view is a sample labelled with its place: haversine-smoothed geocell targets (tau
 75 km, normalised), the 6 standardised auxiliary regressions, Köppen class and month —
-``backend.model.heads.multitask_loss`` with PIGEON's weights (1, 8, 2, 1). All layers train
-(the tower starts from random weights; PIGEON only unfreezes the last block because its CLIP
-already knows images). Budgeted in wall-clock minutes with a cosine over the elapsed share,
+``backend.model.heads.multitask_loss`` with PIGEON's weights (1, 8, 2, 1). From random
+weights all layers train; from a pretrained tower (``init_visual``, e.g. the SynthWorld CLIP
+base) ``trainable="last_block"`` unfreezes only the last block, as PIGEON does, at
+``backbone_lr``. Budgeted in wall-clock minutes with a cosine over the elapsed share,
 AdamW, random ±3 px shifts and no horizontal flips (a flip swaps the driving side).
 
 Usage::
@@ -36,6 +37,7 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
                     shift: int = 3, tau_km: float = 75.0, seed: int = 0,
                     config_name: str = "synthworld-tiny", max_steps: int | None = None,
                     init_visual: dict[str, torch.Tensor] | None = None,
+                    trainable: str = "all", backbone_lr: float | None = None,
                     on_step: Callable[[int, float, dict[str, float]], None] | None = None,
                     ) -> tuple[Backbone, PigeonHeads, dict[str, Any]]:
     """Train backbone + heads on single views for a wall-clock budget.
@@ -49,6 +51,9 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
         minutes: time budget; batch_size, lr, weight_decay, warmup_frac, shift, tau_km: the
             optimisation; seed: initialisation and order; max_steps: cap (tests).
         init_visual: start the tower from these weights (e.g. after contrastive pretraining).
+        trainable: ``"all"`` or ``"last_block"`` (PIGEON's fine-tuning: the last block and
+            ``ln_post``; the other layers stay frozen).
+        backbone_lr: learning rate of the tower's trainable weights (default ``lr``).
         on_step: ``on_step(step, elapsed_s, loss_parts)`` after each step.
 
     Returns:
@@ -80,10 +85,14 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
     std = torch.tensor([float(regression[known[:, j], j].std()) if known[:, j].sum() > 1 else 1.0
                         for j in range(regression.shape[1])])
     heads.set_target_stats(mean, std)
+    backbone.set_trainable(trainable)
     backbone.train()
     heads.train()
-    params = list(backbone.parameters()) + list(heads.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    tower_lr = lr if backbone_lr is None else float(backbone_lr)
+    groups = [{"params": [p for p in backbone.parameters() if p.requires_grad], "lr": tower_lr,
+               "base_lr": tower_lr},
+              {"params": list(heads.parameters()), "lr": lr, "base_lr": lr}]
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     cents = torch.as_tensor(centroids, dtype=torch.float32)
     ll = torch.as_tensor(latlng, dtype=torch.float32)
     kop = torch.as_tensor(koppen, dtype=torch.long)
@@ -97,7 +106,7 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
                                            warmup_frac=warmup_frac, lr_floor=0.01,
                                            max_steps=max_steps):
         for g in opt.param_groups:
-            g["lr"] = lr * lr_factor
+            g["lr"] = g["base_lr"] * lr_factor
         place = idx // v
         x = random_shift(normalise(flat[idx], mean_px, std_px), shift, gen)
         out = heads(backbone.embed(x))
@@ -116,6 +125,7 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
     took = time.perf_counter() - t0
     backbone.eval()
     heads.eval()
+    backbone.set_trainable("all")  # the returned tower is a plain module again
     k = max(1, min(20, len(history) // 5))
     first = {key: float(np.mean([h.get(key, np.nan) for h in history[:k]])) for key in
              history[0]} if history else {}
@@ -128,5 +138,7 @@ def train_multitask(model_cfg: dict[str, Any], views: torch.Tensor, latlng: np.n
                         "warmup_frac": warmup_frac, "shift_px": shift, "flips": False,
                         "tau_km": tau_km, "schedule": "cosine over the wall-clock budget",
                         "seed": seed, "minutes": minutes, "samples": "single views",
+                        "trainable": trainable, "backbone_lr": tower_lr,
+                        "init": "given weights" if init_visual is not None else "random",
                         "loss_weights": "PIGEON (geocell 1, regression 8, koppen 2, month 1)"}}
     return backbone, heads, stats

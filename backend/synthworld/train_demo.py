@@ -1,4 +1,8 @@
-"""The demo recipe: the whole PIGEON pipeline on SynthWorld with a tiny open_clip ViT from scratch.
+"""The demo recipe: the whole PIGEON pipeline on SynthWorld, from the SynthWorld CLIP base.
+
+The image tower starts from the committed SynthWorld CLIP base (``bundles/synthworld-base``,
+``base_tower``), PIGEON's "CLIP that already knows the world"; ``--from-scratch`` (``base``
+None) trains the tiny tower from random weights instead, with a caption stage first.
 
 Stages (each calls the project's own APIs):
 
@@ -8,11 +12,11 @@ Stages (each calls the project's own APIs):
 2. geocells — ``backend.geocells.build.build_geocells`` on the training places (PIGEON's
    MIN 30 / MAX 60, OPTICS settings) over Natural Earth admin-1 areas;
 3. auxiliary targets — ``backend.model.aux_targets.compute_aux_targets`` (geo layer);
-4. contrastive pretraining on PIGEON-style captions (``contrastive.pretrain_clip``): image
-   and text towers, ``pretrain_minutes`` of wall clock; checked by zero-shot country accuracy
-   on the validation places; the image tower then starts stage 5;
-5. backbone + heads — ``supervised.train_multitask``: the tiny ViT and ``PigeonHeads`` on
-   PIGEON's multi-task loss with haversine label smoothing, for ``minutes`` of wall clock;
+4. from scratch only: contrastive pretraining on PIGEON-style captions (``caption_stage``),
+   ``pretrain_minutes`` of wall clock; its image tower then starts stage 5;
+5. backbone + heads — ``supervised.train_multitask``: ``PigeonHeads`` on PIGEON's multi-task
+   loss with haversine label smoothing, for ``minutes`` of wall clock, with the base's last
+   block unfrozen (PIGEON's last-layer fine-tuning; every layer from scratch);
 6. refinement index — ``backend.predict.index.build_index`` on the training panoramas'
    embeddings (``Backbone.embed_views``: mean of the 4 views);
 7. bundle — ``backend.model.bundle.save_bundle`` + ``backend.predict.calibrate.calibrate_bundle``
@@ -24,8 +28,9 @@ Stages (each calls the project's own APIs):
 
 Usage::
 
-    pigeon synthworld train-demo --out bundles/demo --pretrain-minutes 3 --minutes 7
-    result = train_demo(DemoConfig(out=Path("bundles/demo"), pretrain_minutes=3, minutes=7))
+    pigeon synthworld train-demo --out bundles/demo
+    pigeon synthworld train-demo --out runs/scratch --from-scratch --pretrain-minutes 3 --minutes 7
+    result = train_demo(DemoConfig(out=Path("bundles/demo")))
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from backend.cliutil import UserError, progress
+from backend.synthworld.base_tower import BASE_DIR, BASE_VISUAL
 
 KOPPEN_INDEX_NOTE = "koppen targets: backend.model.aux_targets (0..30, -1 unknown)"
 
@@ -52,17 +58,22 @@ class DemoConfig:
     """Everything the recipe depends on (stored in the bundle and in RECIPE.md)."""
 
     out: Path = Path("bundles/demo")
+    base: Path | None = BASE_DIR / BASE_VISUAL
+    """The SynthWorld CLIP base's image tower; None trains the tiny tower from scratch."""
     minutes: float = 7.0
     """Wall-clock budget of stage 5 (backbone + heads)."""
+    backbone_lr: float = 1e-4
+    """Learning rate of the base's unfrozen last block (the heads use 1e-3)."""
     n_places: int = 6000
     seed: int = 0
     size: int = 64
     data_dir: Path = Path("data/synthworld-demo")
     workers: int = 2
     patch: int = 16
-    """ViT patch size (16: 16 tokens a view; 3.5-5x faster than 8 on a CPU)."""
-    pretrain_minutes: float = 3.0
-    """Wall-clock budget of stage 4 (contrastive caption pretraining; 0 skips it)."""
+    """From scratch: ViT patch size (16: 16 tokens a view; 3.5-5x faster than 8 on a CPU)."""
+    pretrain_minutes: float = 0.0
+    """From scratch: wall-clock budget of stage 4 (contrastive caption pretraining; 0 skips
+    it). The base already had its caption stage."""
     pretrain_panorama: bool = False
     """Stage 4 pairs a caption with the mean of its place's 4 views (64 places a step) instead
     of with one view (128 views a step)."""
@@ -91,9 +102,21 @@ class DemoResult:
 
 
 def backbone_config(cfg: DemoConfig) -> dict[str, Any]:
-    """The tiny open_clip config of the demo: ``pigeon-tiny`` at ``size`` px and ``patch``."""
-    from backend.model.registry import get_backbone_config
+    """The demo's open_clip config: the base's, or ``pigeon-tiny`` at ``size`` px and ``patch``
+    from scratch."""
+    from backend.model.registry import get_backbone_config, image_size
 
+    if cfg.base is not None:
+        from backend.synthworld.base_tower import load_base_tower
+
+        mc = load_base_tower(cfg.base).model_cfg
+        if image_size(mc) != cfg.size:
+            raise UserError(f"--size {cfg.size} does not match the base's {image_size(mc)} px "
+                            f"views; use --size {image_size(mc)} or --from-scratch")
+        if cfg.pretrain_minutes > 0:
+            raise UserError("--pretrain-minutes is the from-scratch caption stage; the base "
+                            "already had its own (use --from-scratch, or leave it at 0)")
+        return mc
     mc = get_backbone_config("pigeon-tiny")
     mc["vision_cfg"]["image_size"] = int(cfg.size)
     mc["vision_cfg"]["patch_size"] = int(cfg.patch)
@@ -134,16 +157,12 @@ def prepare_data(cfg: DemoConfig) -> dict[str, Path]:
 
 def load_views(dataset: Any, size: int, desc: str) -> np.ndarray:
     """``[N, 4, size, size, 3]`` uint8 views of a dataset (decoded once, kept in memory)."""
-    from PIL import Image
+    from backend.synthworld.view_store import read_place_views
 
     out = np.empty((len(dataset), 4, size, size, 3), dtype=np.uint8)
     for i, loc in enumerate(progress(dataset.locations, total=len(dataset), desc=desc,
                                      unit="place")):
-        if len(loc.image_paths) != 4:
-            raise UserError(f"{loc.id}: the demo needs 4 views a place, got {len(loc.image_paths)}")
-        for k, p in enumerate(loc.image_paths):
-            with Image.open(p) as im:
-                out[i, k] = np.asarray(im.convert("RGB").resize((size, size)))
+        out[i] = read_place_views(loc, size)
     return out
 
 
@@ -219,10 +238,17 @@ def _run(cfg: DemoConfig, mc: dict[str, Any]) -> DemoResult:
     views = load_views(train, cfg.size, "loading training views")
     timings["targets_and_views"] = time.perf_counter() - t
 
-    init_visual, pre_stats = None, None
-    if cfg.pretrain_minutes > 0:
+    init_visual, pre_stats, base, name = None, None, None, "synthworld-tiny"
+    if cfg.base is not None:
+        from backend.synthworld.base_tower import base_summary, load_base_tower
+
+        tower = load_base_tower(cfg.base)
+        init_visual, base, name = tower.state, base_summary(tower), tower.config_name
+    elif cfg.pretrain_minutes > 0:
+        from backend.synthworld.caption_stage import caption_stage
+
         t = time.perf_counter()
-        init_visual, pre_stats = pretrain_stage(cfg, mc, paths, views, lat, lng, month)
+        init_visual, pre_stats = caption_stage(cfg, mc, paths, views, lat, lng, month)
         timings["pretrain"] = time.perf_counter() - t
 
     from backend.synthworld.supervised import train_multitask
@@ -231,7 +257,9 @@ def _run(cfg: DemoConfig, mc: dict[str, Any]) -> DemoResult:
     bar = SecondsBar(cfg.minutes, "training (s)")
     backbone, heads, train_stats = train_multitask(
         mc, torch.from_numpy(views), latlng, koppen, month, regression, cells.centroids,
-        minutes=cfg.minutes, seed=cfg.seed, init_visual=init_visual, on_step=bar.on_step)
+        minutes=cfg.minutes, seed=cfg.seed, init_visual=init_visual, config_name=name,
+        trainable="last_block" if base else "all",
+        backbone_lr=cfg.backbone_lr if base else None, on_step=bar.on_step)
     bar.close()
     timings["train"] = time.perf_counter() - t
     timings.update(_finish(cfg, paths, backbone, heads, cells, views, lat, lng))
@@ -243,7 +271,7 @@ def _run(cfg: DemoConfig, mc: dict[str, Any]) -> DemoResult:
     record = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
               "backbone_config": mc, "geocells": {"n": len(cells), "min": cfg.geocell_min,
                                                   "max": cfg.geocell_max},
-              "train": train_stats, "pretrain": pre_stats, "timings_s": timings,
+              "base": base, "train": train_stats, "pretrain": pre_stats, "timings_s": timings,
               "machine": machine, "metrics": metrics, "command": " ".join(sys.argv),
               "dataset": _dataset_meta(paths["all"])}
     write_recipe(cfg, record, table)
@@ -265,80 +293,6 @@ class SecondsBar:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def pretrain_stage(cfg: DemoConfig, mc: dict[str, Any], paths: dict[str, Path],
-                   views: np.ndarray, lat: np.ndarray, lng: np.ndarray, month: np.ndarray,
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Stage 4: CLIP pretraining on PIGEON-style captions of the training places' views.
-
-    Writes ``work/init-clip.pt`` (the same architecture before any training: the ablation
-    ladder's base) and ``work/pretrain-clip.pt`` (both towers after this stage: the ladder's
-    ``--contrastive-weights``). Checks the result the CLIP way, by zero-shot country accuracy
-    on the validation views (each country named by an ensemble of its training captions, and
-    by PIGEON's one-line template), next to always answering the most common country.
-
-    Returns:
-        ``(vision tower state, stats)`` — the tower starts stage 5 from this state.
-    """
-    from collections import Counter
-
-    import torch
-
-    from backend.eval.datasets import load_dataset
-    from backend.model.backbone import build_clip
-    from backend.model.weights import save_clip_checkpoint
-    from backend.synthworld.captions import place_facts, view_captions
-    from backend.synthworld.contrastive import (
-        ZERO_SHOT_TEMPLATE,
-        pretrain_clip,
-        zero_shot_accuracy,
-    )
-
-    work = cfg.data_dir / "work"
-    k = views.shape[1]
-    facts = place_facts(lat, lng)
-    rng = np.random.default_rng(cfg.seed)
-    caps = view_captions(facts, month + 1, n_views=k, rng=rng)   # month: 0-11, -1 unknown
-    torch.manual_seed(cfg.seed)  # pretrain_clip builds its model after the same seeding
-    save_clip_checkpoint(build_clip(mc), mc, work / "init-clip.pt", config_name="synthworld-tiny",
-                         source={"trained_by": "nothing: random initialisation (seed "
-                                               f"{cfg.seed}), the ablation ladder's base"})
-    bar = SecondsBar(cfg.pretrain_minutes, "contrastive pretraining (s)")
-    pairing = ({"views_per_caption": k, "batch_size": 64} if cfg.pretrain_panorama
-               else {"views_per_caption": 1, "batch_size": 128})
-    clip, stats = pretrain_clip(mc, torch.from_numpy(views.reshape(-1, *views.shape[2:])), caps,
-                                minutes=cfg.pretrain_minutes, seed=cfg.seed, on_step=bar.on_step,
-                                **pairing)
-    bar.close()
-    val = load_dataset(paths["val"])
-    val_views = load_views(val, cfg.size, "loading validation views")
-    val_facts = place_facts(val.lats(), val.lngs())
-    labels = [str(val_facts[i].get("country_name") or "") for i in range(len(val))
-              for _ in range(k)]
-    train_countries = [str(f.get("country_name") or "") for f in facts]
-    counts = Counter(c for c in train_countries if c)
-    majority = counts.most_common(1)[0][0] if counts else ""
-    # two ways to name a country to the text tower: PIGEON's short template, and an ensemble
-    # of up to 32 of the training captions of its places (the form the tower was trained on)
-    by_country: dict[str, list[str]] = {}
-    for i, country in enumerate(train_countries):
-        if country and len(by_country.setdefault(country, [])) < 32:
-            by_country[country].append(caps[i * k + int(rng.integers(k))])
-    val_images = torch.from_numpy(val_views.reshape(-1, *val_views.shape[2:]))
-    stats["zero_shot_country_top1"] = round(zero_shot_accuracy(
-        clip, mc, val_images, labels, by_country), 4)
-    stats["zero_shot_template_top1"] = round(zero_shot_accuracy(
-        clip, mc, val_images, labels,
-        {c: [ZERO_SHOT_TEMPLATE.format(c)] for c in sorted(counts)}), 4)
-    stats["zero_shot_majority_country"] = majority
-    stats["zero_shot_majority_top1"] = round(
-        float(np.mean([lab == majority for lab in labels])) if labels else float("nan"), 4)
-    stats["zero_shot_classes"] = len(counts)
-    save_clip_checkpoint(clip, mc, work / "pretrain-clip.pt", config_name="synthworld-tiny",
-                         source={"trained_by": "pigeon synthworld train-demo (contrastive stage)"},
-                         extra=stats)
-    return clip.visual.state_dict(), stats
 
 
 def _finish(cfg: DemoConfig, paths: dict[str, Path], backbone: Any, heads: Any, cells: Any,
