@@ -199,7 +199,7 @@ def _train(cfg: BaseConfig, mc: dict[str, Any], data: Any) -> BaseResult:
     from backend.model.backbone import build_clip
     from backend.model.checkpoint import check_resume_args, load_checkpoint, save_checkpoint
     from backend.model.train_loop import epoch_order
-    from backend.synthworld.contrastive import caption_loss, normalise, random_shift
+    from backend.synthworld.contrastive import caption_step, normalise, random_shift
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,15 +265,9 @@ def _train(cfg: BaseConfig, mc: dict[str, Any], data: Any) -> BaseResult:
             tokens = captioner.tokens(idx.tolist(), epoch)
             img_f = model.encode_image(x, normalize=True)
             txt_f = model.encode_text(tokens, normalize=True)
-            loss = caption_loss(img_f, txt_f, tokens, model.logit_scale)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, math.log(100))
+            losses.append(caption_step(model, opt, img_f, txt_f, tokens))
             step += 1
             trained_s += time.perf_counter() - t0
-            losses.append(float(loss.detach()))
             bar.update(1)
             if step % 25 == 0 or step == cfg.steps:
                 log({"step": step, "epoch": epoch, "loss": round(float(np.mean(losses)), 4),

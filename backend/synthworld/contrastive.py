@@ -75,6 +75,19 @@ def caption_loss(img_f: torch.Tensor, txt_f: torch.Tensor, tokens: torch.Tensor,
                   torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
 
 
+def caption_step(model: torch.nn.Module, opt: torch.optim.Optimizer, img_f: torch.Tensor,
+                 txt_f: torch.Tensor, tokens: torch.Tensor) -> float:
+    """One optimiser step on :func:`caption_loss`, with CLIP's cap on the logit scale (at
+    most 100); returns the loss."""
+    loss = caption_loss(img_f, txt_f, tokens, model.logit_scale)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, math.log(100))
+    return float(loss.detach())
+
+
 def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Sequence[str], *,
                   minutes: float, batch_size: int = 128, lr: float = 1e-3,
                   weight_decay: float = 0.05, warmup_frac: float = 0.03, shift: int = 3,
@@ -142,15 +155,9 @@ def pretrain_clip(model_cfg: dict[str, Any], images: torch.Tensor, captions: Seq
         img_f = F.normalize(model.encode_image(x, normalize=True).reshape(len(idx), k, -1)
                             .mean(1), dim=-1)
         txt_f = model.encode_text(tokens[cap], normalize=True)
-        loss = caption_loss(img_f, txt_f, tokens[cap], model.logit_scale)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))
+        losses.append(caption_step(model, opt, img_f, txt_f, tokens[cap]))
         step += 1
         seen += len(views)
-        losses.append(float(loss.detach()))
         if on_step is not None:
             on_step(step, time.perf_counter() - t0, losses[-1])
     took = time.perf_counter() - t0
