@@ -96,7 +96,7 @@ class OSV5MHub:
         Raises:
             HubError: no connection, offline mode, unknown file or revision, not a hub.
         """
-        import httpx2
+        import httpx
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
         from huggingface_hub.errors import (
             FileMetadataError,
@@ -114,7 +114,7 @@ class OSV5MHub:
         except OfflineModeIsEnabled:
             raise HubError("HF_HUB_OFFLINE is set, so the Hugging Face hub cannot be asked for "
                            f"{path}; unset it to download (files already here are kept)") from None
-        except (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError) as exc:
+        except (httpx.ConnectError, httpx.TimeoutException, httpx.NetworkError) as exc:
             raise HubError(f"cannot reach the Hugging Face hub at {self.endpoint} ({exc}): no "
                            "internet connection? Check it (or --endpoint / HF_ENDPOINT for a "
                            "mirror) and rerun; what is already downloaded is kept") from None
@@ -159,7 +159,7 @@ class OSV5MHub:
             HubError: the connection broke for good (the part is kept for the next run),
                 or the finished file has the wrong size or sha256 (it is deleted).
         """
-        import httpx2
+        import httpx
         from huggingface_hub.errors import HfHubHTTPError
         from huggingface_hub.file_download import http_get
         from huggingface_hub.utils import build_hf_headers
@@ -183,7 +183,7 @@ class OSV5MHub:
             with part.open("ab") as fh:
                 http_get(remote.url, fh, resume_size=done, headers=headers,
                          expected_size=remote.size, displayed_filename=remote.path)
-        except (httpx2.HTTPError, HfHubHTTPError, OSError) as exc:
+        except (httpx.HTTPError, HfHubHTTPError, OSError) as exc:
             have = part.stat().st_size if part.is_file() else 0
             raise HubError(f"download of {remote.path} stopped at {have:,} bytes ({exc}); rerun "
                            "the same command to resume from there") from None
