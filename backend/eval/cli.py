@@ -14,7 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from backend.cliutil import UserError, add_command, add_group, fraction, nonneg_float, positive_int
+from backend.cliutil import (
+    UserError,
+    add_command,
+    add_group,
+    fraction,
+    nonneg_float,
+    positive_float,
+    positive_int,
+)
 from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
 
 
@@ -227,6 +235,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="base backbone weights: open_clip tag or checkpoint (default: random)")
     p.add_argument("--contrastive-weights", default=None,
                    help="checkpoint after contrastive pretraining (default: pretrain here)")
+    p.add_argument("--backbone-lr", type=positive_float, default=None,
+                   help="last-block learning rate of the fine-tuning rungs (default: pigeon "
+                   "train's 1e-5; the demo recipe fine-tunes at 1e-4)")
     p.add_argument("--pretrain-epochs", type=positive_int, default=None,
                    help="epochs of contrastive pretraining (default: --epochs)")
     p.add_argument("--geocells", default=None,

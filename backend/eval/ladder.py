@@ -81,6 +81,8 @@ class AblationSettings:
     cell_max: int = 60
     epochs: int = 10
     pretrain_epochs: int | None = None
+    backbone_lr: float | None = None
+    """Last-block learning rate of the fine-tuning rungs (None: ``pigeon train``'s 1e-5)."""
     batch_size: int = 256
     tau_km: float = 75.0
     limit: int | None = None
@@ -153,6 +155,8 @@ def train_argv(rung: Rung, s: AblationSettings, *, cells: Path, run_dir: Path,
         argv += ["--finetune", "--data", str(s.train_csv), "--backbone", s.backbone]
         if weights:
             argv += ["--weights", str(weights)]
+        if s.backbone_lr is not None:
+            argv += ["--backbone-lr", repr(s.backbone_lr)]
     else:
         argv += ["--embeddings", str(embeddings)]
     if s.quiet:
