@@ -58,6 +58,14 @@ def test_train_argv_per_rung(tmp_path: Path) -> None:
     ft = train_argv(select_rungs("+ multi-task")[0], s, cells=Path("c.json"),
                     run_dir=Path("r"), embeddings=None, weights="w.pt")
     assert "--finetune" in ft and ft[ft.index("--data") + 1] == "tr.csv"
+    assert "--backbone-lr" not in ft  # pigeon train's default unless asked
+    fast = dataclasses.replace(s, backbone_lr=1e-4)
+    ft = train_argv(select_rungs("+ multi-task")[0], fast, cells=Path("c.json"),
+                    run_dir=Path("r"), embeddings=None, weights="w.pt")
+    assert ft[ft.index("--backbone-lr") + 1] == "0.0001"
+    frozen = train_argv(LADDER[0], fast, cells=Path("c.json"), run_dir=Path("r"),
+                        embeddings=Path("e"), weights=None)
+    assert "--backbone-lr" not in frozen
     assert ft[ft.index("--weights") + 1] == "w.pt" and ft[ft.index("--aux") + 1] == "auto"
     assert "--embeddings" not in ft
 
