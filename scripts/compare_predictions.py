@@ -14,21 +14,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend.eval.paired import read_column
 
-def read_column(path: str | Path, column: str) -> dict[str, float]:
-    """``id -> value`` of one column of a predictions CSV."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "id" not in rows[0] or column not in rows[0]:
-        raise ValueError(f"{path}: need columns 'id' and {column!r} (a `pigeon eval --out` "
-                         "predictions.csv)")
-    return {r["id"]: float(r[column]) for r in rows}
+__all__ = ["compare", "main", "read_column"]
 
 
 def compare(a: dict[str, float], b: dict[str, float], *, n_boot: int = 10_000,

@@ -39,10 +39,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +51,14 @@ from backend.eval.ladder import (
     LADDER,
     AblationSettings,
     Rung,
+    RungResult,
     new_idea,
     parse_without,
+    rung_folder,
     select_rungs,
     train_argv,
 )
+from backend.eval.ladder_resume import check_settings, finished_rung, record_finished
 
 __all__ = ["IDEAS", "LADDER", "AblationSettings", "LadderRunner", "Rung",
            "RungResult", "format_tables", "parse_without", "run_ablate_command",
@@ -66,34 +67,11 @@ __all__ = ["IDEAS", "LADDER", "AblationSettings", "LadderRunner", "Rung",
 ABLATION_FORMAT = "pigeon-ablation/1"
 
 
-@dataclass
-class RungResult:
-    """What one rung produced: a metric report, or the reason it was skipped."""
-
-    index: int
-    rung: Rung
-    report: Any = None
-    skipped: str | None = None
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    folder: str = ""
-    scores: dict[str, float] | None = None
-    """Per test place: id -> GeoGuessr score (the paired differences between rungs)."""
-
-    @property
-    def label(self) -> str:
-        return self.rung.name + (f" ({'; '.join(self.notes)})" if self.notes else "")
-
-
 def with_views(dataset: Dataset, views: int) -> Dataset:
     """The same dataset keeping only the first ``views`` images of each location."""
     locs = [dataclasses.replace(loc, image_paths=list(loc.image_paths[:views]))
             for loc in dataset.locations]
     return Dataset(dataset.path, dataset.layout, locs, dataset.bad_rows, dataset.rows_read)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 class LadderRunner:
@@ -237,7 +215,7 @@ class LadderRunner:
         from backend.model.heads import heads_from_state
 
         t0 = time.perf_counter()
-        folder = self.out / f"{index:02d}-{_slug(rung.name)}"
+        folder = rung_folder(self.out, index, rung)
         folder.mkdir(parents=True, exist_ok=True)
         same_model = self._same_model(rung)
         if same_model is not None:
@@ -350,9 +328,7 @@ class LadderRunner:
                 continue
             try:
                 results.append(self.run_rung(i, effective, notes))
-                done = results[-1]
-                (Path(done.folder) / RUNG_FILE).write_text(
-                    json.dumps({"seconds": round(done.seconds, 2)}) + "\n", encoding="utf-8")
+                record_finished(results[-1])
             except (UserError, ImportError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if own:
@@ -362,73 +338,6 @@ class LadderRunner:
             state = "skipped: " + r.skipped if r.skipped else f"done in {r.seconds:.0f} s"
             print(f"[{i}/{len(LADDER)}] {r.label}: {state}", flush=True)
         return results
-
-
-SETTINGS_FILE = "settings.json"
-RUNG_FILE = "rung.json"
-
-
-def check_settings(out: Path, settings: AblationSettings) -> None:
-    """Record the run's settings in ``out/settings.json``; a folder that holds a run with
-    other settings is refused (its rungs would not be comparable with this run's).
-
-    Raises:
-        UserError: the settings that differ, and what to do.
-    """
-    path = Path(out) / SETTINGS_FILE
-    now = json.loads(json.dumps(dataclasses.asdict(settings)))  # tuples as JSON lists
-    if path.is_file():
-        try:
-            before = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path} is unreadable ({exc}); remove it to start the ladder "
-                            "again in this folder") from None
-        differ = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k)
-                        and k != "out")
-        if differ:
-            said = "; ".join(f"{k}: {before.get(k)!r} then, {now.get(k)!r} now" for k in differ)
-            raise UserError(f"{out} holds a ladder run with other settings ({said}); give "
-                            "another --out, or the same settings to go on with that run")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(now, indent=2) + "\n", encoding="utf-8")
-
-
-def finished_rung(out: Path, index: int, rung: Rung, notes: list[str]) -> RungResult | None:
-    """The result of a rung that an earlier run of the same ladder finished (its report
-    says the same configuration and notes), read back from its report; None otherwise."""
-    import csv
-
-    from backend.eval.metrics import Metric, MetricReport
-
-    folder = Path(out) / f"{index:02d}-{_slug(rung.name)}"
-    summary, preds = folder / "report" / "summary.json", folder / "report" / "predictions.csv"
-    if not (summary.is_file() and preds.is_file()):
-        return None
-    try:
-        doc = json.loads(summary.read_text(encoding="utf-8"))
-        params = doc["params"]
-        if params.get("rung") != dataclasses.asdict(rung):
-            return None
-        said = list(params.get("notes") or [])
-        if said[:len(notes)] != notes:
-            return None
-        m = doc["metrics"]
-        report = MetricReport(
-            metrics={k: Metric(**{kk: (float("nan") if vv is None else vv)
-                                  for kk, vv in v.items()}) for k, v in m["metrics"].items()},
-            n_items=int(m["n_items"]), params=dict(m.get("params") or {}))
-        with open(preds, newline="", encoding="utf-8") as fh:
-            scores = {row["id"]: float(row["score"]) for row in csv.DictReader(fh)}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # unreadable or partial: the rung runs again
-    seconds = 0.0
-    if (folder / RUNG_FILE).is_file():
-        try:
-            seconds = float(json.loads((folder / RUNG_FILE).read_text())["seconds"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    return RungResult(index, rung, report=report, notes=said, scores=scores,
-                      seconds=seconds, folder=str(folder))
 
 
 def format_tables(results: Sequence[RungResult], paired: Sequence[dict[str, Any]] = ()) -> str:

@@ -19,7 +19,8 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,30 @@ def _ladder() -> list[Rung]:
 
 
 LADDER: list[Rung] = _ladder()
+
+
+def rung_folder(out: str | Path, index: int, rung: Rung) -> Path:
+    """The folder of rung ``index`` in a ladder run: ``OUT/NN-name`` (``04-last-layer-fine-tuning``)."""
+    return Path(out) / f"{index:02d}-{re.sub(r'[^a-z0-9]+', '-', rung.name.lower()).strip('-')}"
+
+
+@dataclass
+class RungResult:
+    """What one rung produced: a metric report, or the reason it was skipped."""
+
+    index: int
+    rung: Rung
+    report: Any = None
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    folder: str = ""
+    scores: dict[str, float] | None = None
+    """Per test place: id -> GeoGuessr score (the paired differences between rungs)."""
+
+    @property
+    def label(self) -> str:
+        return self.rung.name + (f" ({'; '.join(self.notes)})" if self.notes else "")
 
 
 @dataclass

@@ -80,6 +80,20 @@ class MetricReport:
                             for k, m in self.metrics.items()}}
 
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> MetricReport:
+        """The report :meth:`to_dict` wrote (its missing bounds back as NaN), without the
+        per-item columns.
+
+        Raises:
+            KeyError, TypeError, ValueError: not a :meth:`to_dict` document.
+        """
+        metrics = {k: Metric(**{kk: float("nan") if vv is None else vv for kk, vv in v.items()})
+                   for k, v in doc["metrics"].items()}
+        return cls(metrics=metrics, n_items=int(doc["n_items"]),
+                   params=dict(doc.get("params") or {}))
+
+
 def _json_float(x: Any) -> Any:
     if isinstance(x, float) and not np.isfinite(x):
         return None

@@ -4,7 +4,7 @@ Two models scored on the same places differ far less than their two intervals su
 most of the spread is between places, and it is shared. The paired difference takes
 ``a - b`` per item and bootstraps its mean over items (``backend.eval.bootstrap``), so a
 small gain or loss of one model over another shows. ``scripts/compare_predictions.py`` runs it
-on two ``predictions.csv`` files; ``pigeon ablate`` runs it between consecutive rungs.
+on two ``predictions.csv`` files (read by :func:`read_column`); ``pigeon ablate`` runs it between consecutive rungs.
 
 Usage::
 
@@ -14,9 +14,25 @@ Usage::
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
+
+
+def read_column(path: str | Path, column: str) -> dict[str, float]:
+    """``id -> value`` of one column of a predictions CSV (``pigeon eval --out``).
+
+    Raises:
+        ValueError: no ``id`` or no such column; OSError: unreadable.
+    """
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "id" not in rows[0] or column not in rows[0]:
+        raise ValueError(f"{path}: need columns 'id' and {column!r} (a `pigeon eval --out` "
+                         "predictions.csv)")
+    return {r["id"]: float(r[column]) for r in rows}
 
 
 def paired_difference(a: Mapping[str, float], b: Mapping[str, float], *, n_boot: int = 10_000,
