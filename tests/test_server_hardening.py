@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import sqlite3
+import time
 
 import pytest
 from PIL import Image
@@ -174,15 +175,21 @@ def test_a_client_that_never_reads_is_dropped_and_the_others_are_served():
             raw.send_text(hello_frame(TOKEN))
             unknown = result_for("never-played").serialize()
 
-            def flood() -> int:   # results (each answered) and pings, never reading
-                sent = 0
+            def flood() -> tuple[int, str]:
+                """Results (each answered) and pings, never reading, until the server drops
+                us. No fixed count: how much the kernel buffers before the server's writes
+                block depends on the machine (tcp_wmem), so we flood until the socket fails."""
+                ping = p.Ping(nonce="x" * 60).serialize()
+                sent, deadline = 0, time.monotonic() + 120
                 try:
-                    for i in range(200_000):
-                        raw.send_text(unknown if i % 2 else p.Ping(nonce="x" * 60).serialize())
+                    while time.monotonic() < deadline:
+                        raw.send_text(unknown if sent % 2 else ping)
                         sent += 1
-                except OSError:   # the server dropped us
-                    pass
-                return sent
+                except TimeoutError:   # our write waited 10 s: the server stopped reading
+                    return sent, "timeout"          # but did not drop us
+                except OSError as exc:   # the server aborted the connection
+                    return sent, type(exc).__name__
+                return sent, "never dropped"
 
             flooding = asyncio.ensure_future(asyncio.to_thread(flood))
             worst = 0.0
@@ -192,12 +199,13 @@ def test_a_client_that_never_reads_is_dropped_and_the_others_are_served():
                 await other.send(p.Ping(nonce="alive").serialize())
                 assert await recv_msg(other, timeout=10) == p.Pong(nonce="alive")
                 await asyncio.sleep(0.05)
-            sent = await flooding
-            for _ in range(100):    # the dropped client's handler finishes
+            sent, how = await flooding
+            assert how in ("ConnectionResetError", "BrokenPipeError"), (sent, how)
+            for _ in range(400):    # the dropped client's handler finishes (a loaded CI box)
                 if server.metrics_snapshot()["clients_dropped"]:
                     break
                 await asyncio.sleep(0.05)
-            assert server.metrics_snapshot()["clients_dropped"] == 1 and sent < 200_000
+            assert server.metrics_snapshot()["clients_dropped"] == 1, (sent, how)
             assert worst <= 4 + 1          # results in flight stay bounded per client
             await other.send(round_frame("after", [view_jpeg(3)]))
             assert (await recv_msg(other)).round_id == "after"
