@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 
 from backend.core import protocol as p
 from backend.server import Limits, serve
+from backend.server.connections import HELLO_MAX_BYTES
 from backend.server.limits import decode_view
 from tests.reliability_harness import RawSocket, result_for, view_jpeg
 from tests.server_fixtures import FakePredictor, hello_frame, open_client, recv_msg, round_frame
@@ -125,6 +126,36 @@ def test_a_hello_with_a_lone_surrogate_or_control_character_is_a_clear_refusal(h
 
 
 # ------------------------------------------------------------------ items 4 and 5: lock-outs
+
+def test_a_socket_before_hello_cannot_send_a_big_frame():
+    """Before a good hello a frame is refused by its header (1009), before its payload is
+    read; after it, frames up to the message limit are read as usual."""
+    async def main():
+        server = await serve(FakePredictor(), port=0, token=TOKEN,
+                             limits=Limits(hello_timeout_s=30))
+        try:
+            raw = await asyncio.to_thread(RawSocket, server.port)
+            frame = RawSocket.frame("x" * (HELLO_MAX_BYTES + 1))
+            raw.sock.sendall(frame[:1000])        # the header says 64 KiB + 1; 1000 bytes come
+
+            def close_code() -> int:
+                raw.sock.settimeout(5)            # the hello deadline is 30 s: not that
+                head = raw.sock.recv(4)
+                assert head[0] == 0x88, head      # a close frame
+                return int.from_bytes(head[2:4], "big")
+
+            assert await asyncio.to_thread(close_code) == 1009
+            raw.close()
+            ws, _ = await open_client(server.url, TOKEN)
+            big = view_jpeg(7, size=(1600, 1200))
+            assert len(big) > HELLO_MAX_BYTES
+            await ws.send(round_frame("big", [big]))
+            assert (await recv_msg(ws)).round_id == "big"
+        finally:
+            await server.close()
+
+    run(main())
+
 
 def test_silent_sockets_cannot_lock_a_paired_client_out():
     async def main():

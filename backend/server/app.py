@@ -39,7 +39,8 @@ from backend.core import protocol as p
 from backend.core.protocol import ProtocolError
 from backend.server.auth import OriginPolicy, new_token, token_matches
 from backend.server.batcher import BatcherClosed, MicroBatcher, QueueFull
-from backend.server.connections import ClientConn, Door, remote_of
+from backend.server.connections import (HELLO_MAX_BYTES, ClientConn, Door, cap_incoming_frames,
+                                        remote_of)
 from backend.server.events import log_event
 from backend.server.http_routes import answer_http
 from backend.server.limits import Limits, decode_views, round_memory
@@ -71,6 +72,9 @@ class PigeonServer:
         self.token = token or new_token()
         self.origins = OriginPolicy.parse(list(allowed_origins or []))
         self.limits = limits
+        # frames up to twice the message limit are read, so that a too-big message gets a
+        # clear message_too_large error rather than a bare close 1009
+        self._max_frame_bytes = 2 * limits.max_message_bytes
         self.model = model_info or describe_model(predictor)
         self.metrics = Metrics()
         self.drain_timeout_s = drain_timeout_s
@@ -104,7 +108,7 @@ class PigeonServer:
             # max_queue: frames buffered per connection before reading pauses (memory bound)
             self._server = await ws_serve(
                 self._handler, self.host, self.port, process_request=self._http,
-                max_size=2 * self.limits.max_message_bytes, max_queue=2,
+                max_size=self._max_frame_bytes, max_queue=2,
                 close_timeout=3, compression=None, server_header=f"pigeon-bot/{SERVER_VERSION}")
         except BaseException:
             await self._batcher.close()
@@ -171,6 +175,7 @@ class PigeonServer:
     async def _handler(self, ws: ServerConnection) -> None:
         client = ClientConn(ws=ws, remote=remote_of(ws), send_timeout_s=self.limits.send_timeout_s,
                             results=asyncio.Semaphore(self.limits.max_results_in_flight))
+        cap_incoming_frames(ws, HELLO_MAX_BYTES)    # until a good hello: hello-sized frames
         self.metrics.connections_total += 1
         if self._closing:
             await self._fatal(client, ProtocolError("shutting_down", "the server is stopping"),
@@ -237,6 +242,7 @@ class PigeonServer:
                 close_code=1013)
             return False
         self._door.paired(client)
+        cap_incoming_frames(client.ws, self._max_frame_bytes)
         client.kind = msg.client.kind
         if self._db is not None:
             client.session = await self._db.start_session(msg, self.model.id)

@@ -6,7 +6,11 @@ Two budgets keep sockets from crowding out the extension:
 - sockets that have not said hello yet (unpaired) are few (``max_unpaired``) and short-lived
   (``hello_timeout_s``); when one more opens, the OLDEST unpaired socket is dropped, so a
   flood of silent sockets never stops a client that says hello at once;
-- paired clients (a good hello) have their own budget (``max_clients``).
+- paired clients (a good hello) have their own budget (``max_clients``);
+- an unpaired socket may send frames of at most ``HELLO_MAX_BYTES`` (a hello is a few hundred
+  bytes): a bigger frame is refused by its header (close 1009) before its payload is read, so
+  a page that never pairs cannot make the server buffer ``max_message_bytes`` per socket.
+  The full limit applies from the good hello on (:func:`cap_incoming_frames`).
 
 Every write to a client has a deadline (``send_timeout_s``): a client that stops reading
 fills its socket's buffer, and when a write cannot finish in time the connection is
@@ -34,6 +38,19 @@ from websockets.exceptions import ConnectionClosed
 from backend.core import protocol as p
 from backend.server.events import log_event
 from backend.server.limits import Limits
+
+
+HELLO_MAX_BYTES = 64 * 1024
+
+
+def cap_incoming_frames(ws: ServerConnection, max_bytes: int) -> None:
+    """Set the largest message this connection accepts from now on (websockets checks a
+    frame's declared length against it before reading the payload)."""
+    proto = ws.protocol
+    if hasattr(proto, "max_message_size"):   # websockets >= 15: (message, fragment) limits
+        proto.max_message_size = max_bytes
+    else:                                    # websockets 13-14
+        proto.max_size = max_bytes
 
 
 @dataclass(eq=False)      # identity equality: connections live in sets
