@@ -95,6 +95,19 @@ def test_loss_falls_on_fixed_batch_and_validation_in_km(setup):
     assert {"loss_geocell", "loss_regression", "loss_koppen", "loss_month"} <= set(log[0])
 
 
+def test_aux_none_trains_the_geocell_head_alone(setup):
+    """`--aux none` (the ablation ladder's rungs before multi-task) trains no auxiliary head:
+    not the month either, although the embeddings carry months."""
+    tmp_path, gc, es = setup
+    assert (es.month >= 0).sum() > 100
+    main(_base(tmp_path, gc, "none") + ["--max-steps", "5", "--aux", "none"])
+    log = [json.loads(s) for s in (tmp_path / "none" / "train_log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "loss" in r]
+    assert steps and all("loss_geocell" in r for r in steps)
+    assert not any(k in r for r in steps
+                   for k in ("loss_month", "loss_koppen", "loss_regression"))
+
+
 def test_own_cell_labels_train_on_the_cell_that_holds_the_point(tmp_path):
     """No label smoothing = one-hot on the point's OWN cell. Here a long cell's points lie
     next to a small neighbour's centroid: a tiny tau (one-hot on the NEAREST centroid) would

@@ -66,7 +66,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="open_clip tag or checkpoint (with --finetune)")
     p.add_argument("--aux", default="auto",
                    help="auxiliary targets: auto (cache next to the data, computed with "
-                        "GeoLookup), none, or an aux_targets.npz file")
+                        "GeoLookup), none (the geocell head alone: no Koppen, regression or "
+                        "month targets), or an aux_targets.npz file")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int, default=256)
@@ -166,6 +167,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UserError(str(exc)) from exc
     centroids = torch.as_tensor(geocells.centroids, dtype=torch.float32)
     train, val, desc = _sources(args)
+    if args.aux == "none":   # the geocell head alone: the month is an auxiliary task too
+        for src in (train, val):
+            if src is not None:
+                src.targets.month[:] = -1
     if len(train) < 1:
         raise UserError("no training locations")
     backbone = getattr(train, "backbone", None)
