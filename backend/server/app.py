@@ -39,8 +39,13 @@ from backend.core import protocol as p
 from backend.core.protocol import ProtocolError
 from backend.server.auth import OriginPolicy, new_token, token_matches
 from backend.server.batcher import BatcherClosed, MicroBatcher, QueueFull
-from backend.server.connections import (HELLO_MAX_BYTES, ClientConn, Door, cap_incoming_frames,
-                                        remote_of)
+from backend.server.connections import (
+    HELLO_MAX_BYTES,
+    ClientConn,
+    Door,
+    cap_incoming_frames,
+    remote_of,
+)
 from backend.server.events import log_event
 from backend.server.http_routes import answer_http
 from backend.server.limits import Limits, decode_views, round_memory

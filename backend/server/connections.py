@@ -39,7 +39,6 @@ from backend.core import protocol as p
 from backend.server.events import log_event
 from backend.server.limits import Limits
 
-
 HELLO_MAX_BYTES = 64 * 1024
 
 
