@@ -68,6 +68,12 @@ def test_train_argv_per_rung(tmp_path: Path) -> None:
     assert "--backbone-lr" not in frozen
     assert ft[ft.index("--weights") + 1] == "w.pt" and ft[ft.index("--aux") + 1] == "auto"
     assert "--embeddings" not in ft
+    assert "--loss-weights" not in ft   # PIGEON's unless asked
+    light = dataclasses.replace(s, loss_weights="regression=1,koppen=1")
+    for rung in (LADDER[0], select_rungs("+ multi-task")[0]):
+        argv = train_argv(rung, light, cells=Path("c.json"), run_dir=Path("r"),
+                          embeddings=Path("e"), weights=None)
+        assert argv[argv.index("--loss-weights") + 1] == "regression=1,koppen=1"
 
 
 def test_select_rungs() -> None:

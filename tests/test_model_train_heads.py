@@ -108,6 +108,37 @@ def test_aux_none_trains_the_geocell_head_alone(setup):
                    for k in ("loss_month", "loss_koppen", "loss_regression"))
 
 
+def test_loss_weights_change_what_trains_and_are_recorded(setup):
+    tmp_path, gc, es = setup
+    aux = make_aux(tmp_path / "aux.npz", es)
+    main(_base(tmp_path, gc, "w") + ["--max-steps", "5", "--aux", str(aux),
+                                     "--loss-weights", "regression=0, koppen=0.5"])
+    log = [json.loads(s) for s in (tmp_path / "w" / "train_log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "loss" in r]
+    assert steps and not any("loss_regression" in r for r in steps)   # weight 0: left out
+    first = steps[0]
+    assert first["loss"] == pytest.approx(first["loss_geocell"] + 0.5 * first["loss_koppen"]
+                                          + first["loss_month"], rel=1e-5)
+    heads = heads_from_state(torch.load(tmp_path / "w" / "heads.pt", weights_only=True))
+    assert heads.config.loss_weights == {"geocell": 1.0, "regression": 0.0, "koppen": 0.5,
+                                         "month": 1.0}
+
+
+@pytest.mark.parametrize("bad, says", [
+    ("speed=1", "name=value"), ("regression", "name=value"), ("koppen=-1", ">= 0"),
+    ("month=nan", ">= 0"), ("month=inf", ">= 0"), ("month=x", ">= 0"),
+    ("geocell=0", "geocell loss weight must be > 0"),
+])
+def test_bad_loss_weights_are_refused_before_training(setup, capsys, bad, says):
+    tmp_path, gc, _ = setup
+    with pytest.raises(SystemExit) as info:
+        main(_base(tmp_path, gc, "bad") + ["--loss-weights", bad])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--loss-weights" in err and says in err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_own_cell_labels_train_on_the_cell_that_holds_the_point(tmp_path):
     """No label smoothing = one-hot on the point's OWN cell. Here a long cell's points lie
     next to a small neighbour's centroid: a tiny tau (one-hot on the NEAREST centroid) would

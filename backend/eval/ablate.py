@@ -402,6 +402,7 @@ def run_ablate_command(args: Any) -> int:
                          grid_bands=args.grid_bands, cell_min=args.cell_min,
                          cell_max=args.cell_max, epochs=args.epochs or 10,
                          pretrain_epochs=args.pretrain_epochs, backbone_lr=args.backbone_lr,
+                         loss_weights=args.loss_weights,
                          batch_size=args.batch_size, limit=args.limit, n_boot=args.n_boot,
                          seed=args.seed, device=args.device, on_bad_row=args.on_bad_row,
                          without=parse_without(args.without))

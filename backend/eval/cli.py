@@ -24,6 +24,7 @@ from backend.cliutil import (
     positive_int,
 )
 from backend.eval.datasets import LAYOUTS, Dataset, DatasetError, load_dataset
+from backend.model.loss_weights import loss_weights_option
 
 
 def add_dataset_options(p: argparse.ArgumentParser) -> None:
@@ -238,6 +239,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone-lr", type=positive_float, default=None,
                    help="last-block learning rate of the fine-tuning rungs (default: pigeon "
                    "train's 1e-5; the demo recipe fine-tunes at 1e-4)")
+    p.add_argument("--loss-weights", type=loss_weights_option, default=None,
+                   help="multi-task loss weights of every rung, as pigeon train takes them "
+                   "(e.g. regression=1,koppen=1; default PIGEON's 1/8/2/1)")
     p.add_argument("--pretrain-epochs", type=positive_int, default=None,
                    help="epochs of contrastive pretraining (default: --epochs)")
     p.add_argument("--geocells", default=None,

@@ -108,6 +108,8 @@ class AblationSettings:
     pretrain_epochs: int | None = None
     backbone_lr: float | None = None
     """Last-block learning rate of the fine-tuning rungs (None: ``pigeon train``'s 1e-5)."""
+    loss_weights: str | None = None
+    """Multi-task loss weights for every rung, ``pigeon train --loss-weights`` (None: PIGEON's)."""
     batch_size: int = 256
     tau_km: float = 75.0
     limit: int | None = None
@@ -184,6 +186,8 @@ def train_argv(rung: Rung, s: AblationSettings, *, cells: Path, run_dir: Path,
             argv += ["--backbone-lr", repr(s.backbone_lr)]
     else:
         argv += ["--embeddings", str(embeddings)]
+    if s.loss_weights:
+        argv += ["--loss-weights", s.loss_weights]
     if s.quiet:
         argv.append("--quiet")
     return argv

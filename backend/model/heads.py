@@ -26,12 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backend.model.loss_weights import DEFAULT_LOSS_WEIGHTS
+
 REGRESSION_TARGETS = ("elevation", "population_density", "temperature_mean",
                       "temperature_range", "precipitation_mean", "precipitation_range")
 """The 6 auxiliary regression targets, in column order."""
 NUM_KOPPEN = 31
 NUM_MONTHS = 12
-DEFAULT_LOSS_WEIGHTS = {"geocell": 1.0, "regression": 8.0, "koppen": 2.0, "month": 1.0}
+
 
 
 class EmbeddingSizeError(ValueError):

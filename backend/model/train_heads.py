@@ -43,6 +43,7 @@ from backend.model.checkpoint import (
 )
 from backend.model.heads import HeadsConfig, PigeonHeads, known_target_counts, multitask_loss
 from backend.model.label_smoothing import smoothed_targets
+from backend.model.loss_weights import loss_weights_option, parse_loss_weights
 from backend.model.train_loop import DistContext, cosine_schedule, epoch_order, per_rank_count
 from backend.model.validation import geo_validation
 
@@ -68,6 +69,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="auxiliary targets: auto (cache next to the data, computed with "
                         "GeoLookup), none (the geocell head alone: no Koppen, regression or "
                         "month targets), or an aux_targets.npz file")
+    p.add_argument("--loss-weights", type=loss_weights_option, default=None,
+                   help="multi-task loss weights to change, e.g. regression=1,koppen=1 "
+                        "(default PIGEON's: geocell=1,regression=8,koppen=2,month=1)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int, default=256)
@@ -142,7 +146,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 RESUME_MUST_MATCH = ("embeddings", "val_embeddings", "data", "backbone", "weights",
                      "batch_size", "epochs", "max_steps", "seed", "val_fraction", "tau_km",
-                     "warmup_steps", "dropout", "labels")
+                     "warmup_steps", "dropout", "labels", "loss_weights")
 
 
 
@@ -176,8 +180,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     backbone = getattr(train, "backbone", None)
     emb_dim = backbone.embedding_dim if backbone is not None else int(train.embeddings.shape[1])
     torch.manual_seed(args.seed)
+    weights = parse_loss_weights(args.loss_weights or "")
     heads = PigeonHeads(HeadsConfig(embedding_dim=emb_dim, num_cells=len(centroids),
-                                    dropout=args.dropout))
+                                    dropout=args.dropout, loss_weights=weights))
     mean, std = train.targets.regression_stats()
     heads.set_target_stats(torch.from_numpy(mean), torch.from_numpy(std))
     dev = dist.device
@@ -266,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                        "regression": heads.standardise(batch["regression"].to(dev)),
                        "koppen": batch["koppen"].to(dev), "month": batch["month"].to(dev)}
             scales = dist.global_mean_scales(known_target_counts(targets))
-            loss, parts = multitask_loss(outputs, targets, scales=scales)
+            loss, parts = multitask_loss(outputs, targets, weights=weights, scales=scales)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
