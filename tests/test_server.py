@@ -325,7 +325,11 @@ def test_graceful_close_finishes_rounds_in_flight():
         server = await serve(FakePredictor(delay_s=0.6), port=0, token="secret-token-1")
         ws, _ = await open_client(server.url, "secret-token-1")
         await ws.send(round_frame("last", [jpeg_bytes(1)]))
-        await asyncio.sleep(0.2)
+        for _ in range(200):   # until the server holds the round (not a fixed wait: CI is loaded)
+            if server.metrics_snapshot()["rounds_in_flight"]:
+                break
+            await asyncio.sleep(0.01)
+        assert server.metrics_snapshot()["rounds_in_flight"] == 1
         closing = asyncio.create_task(server.close())
         await asyncio.sleep(0.05)
         await ws.send(round_frame("too-late", [jpeg_bytes(2)]))
