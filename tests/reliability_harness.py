@@ -312,6 +312,23 @@ def rows(db: Path) -> dict[str, dict[str, Any]]:
         con.close()
 
 
+async def wait_for_results(db: Path, n: int, timeout_s: float = 60.0) -> None:
+    """Wait until ``n`` rounds of the score log hold their result: a client sends a round's
+    result after the round ended, so a test that stops the client at the game's end must
+    wait for it first."""
+    deadline = time.monotonic() + timeout_s
+    stored = 0
+    while time.monotonic() < deadline:
+        try:
+            stored = sum(1 for r in rows(db).values() if r["result_at"] is not None)
+        except sqlite3.Error:   # not created yet, or busy: look again
+            pass
+        if stored >= n:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{stored} of {n} results stored in {db} after {timeout_s:g} s")
+
+
 def check_log(db: Path, *players: Player) -> list[str]:
     """Every acked result is stored and every guess that said ``logged: true`` is in the log
     (a guess that said ``logged: false`` may be missing); returns what is not, one line each."""

@@ -23,6 +23,7 @@ from bot.arena.rules import DuelRules
 from bot.arena.sample_dataset import write_sample_dataset
 from bot.browser import extension_browser
 from tests.predict_fixtures import box_geocells
+from tests.reliability_harness import wait_for_results
 
 pytestmark = pytest.mark.browser
 RESULT_RE = re.compile(r"^/api/games/(\w+)/rounds/(\d+)/result$")
@@ -99,6 +100,7 @@ def test_auto_duel_to_the_end_logged_and_pixels_only(predictor, arena, tmp_path)
                 page = await open_game(s, arena, live, token)
                 await page.wait_for_function("document.body.dataset.phase === 'finished'",
                                              timeout=150_000, polling=250)
+                await wait_for_results(db, len(live.game.rounds))   # they follow each round
                 return live, me, await s.request_log()
         live, me, sw_log = run(main())
     game = live.game

@@ -18,6 +18,7 @@ from bot.arena.launch import start_arena
 from bot.arena.opponents import ScriptedPlayer
 from bot.arena.rules import DuelRules
 from bot.browser import extension_browser
+from tests.reliability_harness import wait_for_results
 
 pytestmark = pytest.mark.browser
 
@@ -86,6 +87,7 @@ def test_zero_shot_bundle_plays_a_round_through_the_extension(world, zero_shot_p
                 await page.goto(f"{arena.url}play/{live.game.id}?t={token}")
                 await page.wait_for_function("document.body.dataset.phase === 'finished'",
                                              timeout=90_000, polling=250)
+                await wait_for_results(db, 1)   # the result follows the round's end
                 return live, me
         live, me = asyncio.run(asyncio.wait_for(main(), 180))
     rnd = live.game.rounds[0]
