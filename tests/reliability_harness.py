@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -312,21 +313,30 @@ def rows(db: Path) -> dict[str, dict[str, Any]]:
         con.close()
 
 
+async def wait_until(pred: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``pred`` every 0.2 s until it holds; AssertionError naming ``what`` after
+    ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+def results_stored(db: Path) -> int:
+    """How many rounds of the score log hold their result (0 while it cannot be read)."""
+    try:
+        return sum(1 for r in rows(db).values() if r["result_at"] is not None)
+    except sqlite3.Error:   # not created yet, or busy: none seen this time
+        return 0
+
+
 async def wait_for_results(db: Path, n: int, timeout_s: float = 60.0) -> None:
     """Wait until ``n`` rounds of the score log hold their result: a client sends a round's
     result after the round ended, so a test that stops the client at the game's end must
     wait for it first."""
-    deadline = time.monotonic() + timeout_s
-    stored = 0
-    while time.monotonic() < deadline:
-        try:
-            stored = sum(1 for r in rows(db).values() if r["result_at"] is not None)
-        except sqlite3.Error:   # not created yet, or busy: look again
-            pass
-        if stored >= n:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{stored} of {n} results stored in {db} after {timeout_s:g} s")
+    await wait_until(lambda: results_stored(db) >= n, timeout_s, f"{n} results in {db}")
 
 
 def check_log(db: Path, *players: Player) -> list[str]:

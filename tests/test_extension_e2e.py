@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 import pytest
 
@@ -69,15 +68,6 @@ async def open_game(session, arena, live, token):
     page = await session.context.new_page()
     await page.goto(f"{arena.url}play/{live.game.id}?t={token}")
     return page
-
-
-async def wait_until(pred, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await pred():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def extension_requests(arena, game_id):

@@ -35,7 +35,6 @@ NUM_KOPPEN = 31
 NUM_MONTHS = 12
 
 
-
 class EmbeddingSizeError(ValueError):
     """Heads were given embeddings of the wrong size (backbone and heads do not match)."""
 
